@@ -1,0 +1,344 @@
+//! Code generation from a checked model. Nothing here can fail or re-checks:
+//! every size was resolved by `check`.
+//!
+//! The output is a struct holding the flat parameters and implementations that
+//! chain the runtime's layers with the checked widths; each layer's math lives
+//! in the runtime, so the output grows with the number of layers, not with
+//! their sizes.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+
+use crate::ast;
+use crate::check::{Kind, Layer, Model};
+
+/// Unsuffixed integer literal: `784`, not `784usize`.
+fn lit(n: usize) -> Literal {
+    Literal::usize_unsuffixed(n)
+}
+
+/// The runtime type of a layer kind.
+///
+/// Generated bodies start with `use ::perceptra::__private::*;`, so these
+/// short names resolve to the runtime's whatever the user's module holds.
+fn runtime_type(kind: Kind) -> TokenStream {
+    match kind {
+        Kind::Dense => quote!(Dense),
+        Kind::Relu => quote!(Relu),
+        Kind::LeakyRelu { .. } => quote!(LeakyRelu),
+        Kind::Sigmoid => quote!(Sigmoid),
+        Kind::Tanh => quote!(Tanh),
+        Kind::Softplus => quote!(Softplus),
+        Kind::Softmax => quote!(Softmax),
+        Kind::Dropout { .. } => quote!(Dropout),
+    }
+}
+
+/// The runtime value of a layer, e.g. `Dense` or `Dropout { p: 0.5 }`.
+fn runtime_layer(kind: Kind) -> TokenStream {
+    let ty = runtime_type(kind);
+    match kind {
+        Kind::LeakyRelu { slope } => {
+            let slope = Literal::f64_suffixed(slope);
+            quote!(#ty { slope: #slope })
+        }
+        Kind::Dropout { p } => {
+            let p = Literal::f64_suffixed(p);
+            quote!(#ty { p: #p })
+        }
+        _ => ty,
+    }
+}
+
+/// Per-layer pieces every method needs.
+struct Wiring {
+    /// `Layer::<f32, 784, 128>`
+    call: TokenStream,
+    /// `&Dense`
+    value: TokenStream,
+    /// `&__p[0..100480]`, or `&[]` for a layer without parameters
+    params: TokenStream,
+    /// `&mut __grads[0..100480]`, or `&mut []`
+    grads: TokenStream,
+    /// `128`
+    out: Literal,
+}
+
+fn wiring(model: &Model, layer: &Layer) -> Wiring {
+    let t = format_ident!("{}", model.scalar.name());
+    let (i, o) = (lit(layer.input), lit(layer.output));
+    let value = runtime_layer(layer.kind);
+    // Errors in the runtime's impls point at the user's layer.
+    let call = quote_spanned!(layer.name.span()=> Layer::<#t, #i, #o>);
+    let (start, end) = (lit(layer.offset), lit(layer.offset + layer.params));
+    let (params, grads) = if layer.params == 0 {
+        (quote!(&[]), quote!(&mut []))
+    } else {
+        (quote!(&__p[#start..#end]), quote!(&mut __grads[#start..#end]))
+    };
+    Wiring { call, value: quote!(&#value), params, grads, out: lit(layer.output) }
+}
+
+pub fn expand(model: &Model) -> TokenStream {
+    let ast::Network { attrs, vis, ident, .. } = model.decl;
+    let rt = quote!(::perceptra::__private);
+    let t = format_ident!("{}", model.scalar.name());
+    let (input, output, params) = (lit(model.input), lit(model.output()), lit(model.params));
+    let (activations, widest) = (lit(model.activations), lit(model.widest));
+    let name = ident.to_string();
+    let wires: Vec<Wiring> = model.layers.iter().map(|l| wiring(model, l)).collect();
+
+    // The type users name for one sample, spanned on their `input:` so that
+    // a wrong-size vector is reported against the declaration.
+    let input_ty = quote_spanned!(model.input_span=> #rt::SVector<#t, #input>);
+    let output_ty = quote!(#rt::SVector<#t, #output>);
+
+    let layer_infos = model.layers.iter().map(|l| {
+        let (index, kind, label) = (lit(l.index), l.kind.name(), l.kind.label(l.input, l.output));
+        let (out, count) = (lit(l.output), lit(l.params));
+        let mut offset = l.offset;
+        let tensors = l.kind.tensors(l.input, l.output).into_iter().map(|(suffix, shape)| {
+            let len: usize = shape.iter().product();
+            let tensor = format!("{}.{suffix}", l.index);
+            let dims = shape.into_iter().map(lit);
+            let (at, n) = (lit(offset), lit(len));
+            offset += len;
+            quote!(#rt::TensorInfo { name: #tensor, shape: &[#(#dims),*], offset: #at, len: #n })
+        });
+        quote! {
+            #rt::LayerInfo {
+                index: #index, kind: #kind, label: #label, output: &[#out], params: #count,
+                tensors: &[#(#tensors),*],
+            }
+        }
+    });
+
+    // The runtime's parameter counts must agree with the offsets used here.
+    let param_checks = model.layers.iter().map(|l| {
+        let (ty, i, o, count) = (runtime_type(l.kind), lit(l.input), lit(l.output), lit(l.params));
+        let msg = format!(
+            "perceptra: the runtime disagrees on the parameters of `{}`",
+            l.kind.label(l.input, l.output)
+        );
+        quote!(::core::assert!(<#ty as Layer<#t, #i, #o>>::PARAMS == #count, #msg);)
+    });
+
+    let init = model.layers.iter().zip(&wires).filter(|(l, _)| l.params > 0).map(|(l, w)| {
+        let Wiring { call, value, .. } = w;
+        let (start, end) = (lit(l.offset), lit(l.offset + l.params));
+        quote!(#call::init(#value, &mut __params[#start..#end], __rng);)
+    });
+
+    // forward: one sample, values on the stack.
+    let forward = wires.iter().enumerate().map(|(i, w)| {
+        let Wiring { call, value, params, .. } = w;
+        let (x, y) = (format_ident!("__x{}", i), format_ident!("__x{}", i + 1));
+        let x = if i == 0 { quote!(#x) } else { quote!(&#x) };
+        quote!(let #y = #call::forward(#value, #params, #x);)
+    });
+    let last = format_ident!("__x{}", wires.len());
+
+    // forward_slices: every layer's output into its own part of `__acts`.
+    let forward_batch = wires.iter().enumerate().map(|(i, w)| {
+        let Wiring { call, value, params, out, .. } = w;
+        let x = if i == 0 {
+            quote!(__x)
+        } else {
+            let a = format_ident!("__a{}", i - 1);
+            quote!(#a)
+        };
+        let a = format_ident!("__a{}", i);
+        let index = lit(i);
+        quote! {
+            let #a = take_mut(&mut __acts, #out * __n);
+            #call::forward_batch(#value, #params, #x, #a, __mode.layer(#index));
+        }
+    });
+
+    // backward_slices: the layers in reverse, ∂L/∂y and ∂L/∂x alternating
+    // between the two halves of the scratch space.
+    let take_acts = wires.iter().enumerate().map(|(i, w)| {
+        let (a, out) = (format_ident!("__a{}", i), &w.out);
+        quote!(let #a = take(&mut __acts, #out * __n);)
+    });
+    let backward = model.layers.iter().zip(&wires).enumerate().rev().map(|(i, (l, w))| {
+        let Wiring { call, value, params, grads, out } = w;
+        let x = if i == 0 {
+            quote!(__x)
+        } else {
+            let a = format_ident!("__a{}", i - 1);
+            quote!(#a)
+        };
+        let y = format_ident!("__a{}", i);
+        let steps_from_end = wires.len() - 1 - i;
+        let (dy, dx) = if steps_from_end.is_multiple_of(2) {
+            (quote!(__d0), quote!(__d1))
+        } else {
+            (quote!(__d1), quote!(__d0))
+        };
+        let input = lit(l.input);
+        let dx = if i == 0 {
+            quote!(__dx)
+        } else {
+            quote!(::core::option::Option::Some(&mut #dx[..#input * __n]))
+        };
+        let index = lit(i);
+        quote! {
+            #call::backward_batch(
+                #value,
+                #params,
+                Saved { x: #x, y: #y, mode: __mode.layer(#index) },
+                &#dy[..#out * __n],
+                #dx,
+                #grads,
+            );
+        }
+    });
+
+    let doc_new = format!(
+        "A new `{name}` on the heap, initialised like PyTorch's default for each layer \
+         (for `Dense`: weight and bias uniform in ±1/√in)."
+    );
+    let doc_forward = format!(
+        "Runs one sample ({}, `{}` inputs) through the network in inference mode.",
+        model.scalar.name(),
+        model.input
+    );
+
+    quote! {
+        #(#attrs)*
+        #vis struct #ident<__S = #rt::DefaultParams<#t, #params>> {
+            params: __S,
+        }
+
+        impl #ident {
+            /// Scalars in one input sample.
+            pub const INPUT: usize = #input;
+            /// Scalars in one output.
+            pub const OUTPUT: usize = #output;
+            /// Scalars of parameters.
+            pub const PARAMS: usize = #params;
+        }
+
+        #rt::if_alloc! {
+            impl #ident {
+                #[doc = #doc_new]
+                pub fn new<__R: #rt::Rng + ?::core::marker::Sized>(rng: &mut __R) -> Self {
+                    Self::from_params(#rt::boxed_params(|__params| {
+                        <Self as #rt::Network>::init_params(__params, rng)
+                    }))
+                }
+            }
+        }
+
+        impl<__S> #ident<__S> {
+            /// Wraps parameters (`PARAMS` scalars in PyTorch `state_dict` order):
+            /// a `Box`, an array, or a reference to a `static` array in flash.
+            pub const fn from_params(params: __S) -> Self {
+                Self { params }
+            }
+
+            /// The parameters' storage.
+            pub fn into_params(self) -> __S {
+                self.params
+            }
+        }
+
+        impl<__S: #rt::Borrow<[#t; #params]>> #ident<__S> {
+            #[doc = #doc_forward]
+            #[inline]
+            pub fn forward(&self, x: &#input_ty) -> #output_ty {
+                <Self as #rt::Network>::forward(self, x)
+            }
+        }
+
+        const _: () = {
+            use ::perceptra::__private::*;
+            #(#param_checks)*
+        };
+
+        impl<__S: #rt::Borrow<[#t; #params]>> #rt::Network for #ident<__S> {
+            type Scalar = #t;
+            type Input = #input_ty;
+            type Output = #output_ty;
+
+            const NAME: &'static str = #name;
+            const INPUT: usize = #input;
+            const OUTPUT: usize = #output;
+            const PARAMS: usize = #params;
+            const ACTIVATIONS: usize = #activations;
+            const WIDEST: usize = #widest;
+            const LAYERS: &'static [#rt::LayerInfo] = &[#(#layer_infos),*];
+
+            #[inline]
+            fn params(&self) -> &[#t] {
+                #rt::Borrow::<[#t; #params]>::borrow(&self.params)
+            }
+
+            fn init_params<__R: #rt::Rng + ?::core::marker::Sized>(__params: &mut [#t], __rng: &mut __R) {
+                use ::perceptra::__private::*;
+                #(#init)*
+            }
+
+            #[inline]
+            fn forward(&self, __x0: &#input_ty) -> #output_ty {
+                use ::perceptra::__private::*;
+                let __p = Network::params(self);
+                #(#forward)*
+                #last
+            }
+
+            fn forward_slices(&self, __x: &[#t], __acts: &mut [#t], __mode: #rt::Mode) {
+                use ::perceptra::__private::*;
+                let __p = Network::params(self);
+                let __n = __x.len() / #input;
+                let mut __acts = __acts;
+                #(#forward_batch)*
+            }
+
+            fn backward_slices(
+                &self,
+                __x: &[#t],
+                __acts: &[#t],
+                __scratch: &mut [#t],
+                __grads: &mut [#t],
+                __dx: ::core::option::Option<&mut [#t]>,
+                __mode: #rt::Mode,
+            ) {
+                use ::perceptra::__private::*;
+                let __p = Network::params(self);
+                let __n = __x.len() / #input;
+                let mut __acts = __acts;
+                #(#take_acts)*
+                let (__d0, __d1) = __scratch.split_at_mut(#widest * __n);
+                #(#backward)*
+            }
+        }
+
+        impl<__S: #rt::BorrowMut<[#t; #params]>> #rt::NetworkMut for #ident<__S> {
+            #[inline]
+            fn params_mut(&mut self) -> &mut [#t] {
+                #rt::BorrowMut::<[#t; #params]>::borrow_mut(&mut self.params)
+            }
+        }
+    }
+}
+
+/// What stands in for a declaration with errors, so that only the errors
+/// show and not a cascade of "cannot find type" at every use.
+pub fn stub(decl: &ast::Network) -> TokenStream {
+    let ast::Network { attrs, vis, ident, .. } = decl;
+    let docs = attrs.iter().filter(|a| a.path().is_ident("doc"));
+    quote! {
+        #(#docs)*
+        #vis struct #ident<__S = ()>(::core::marker::PhantomData<__S>);
+
+        impl #ident {
+            /// Not available: the declaration has errors.
+            #[allow(dead_code)]
+            pub fn new<__R: ?::core::marker::Sized>(_: &mut __R) -> Self {
+                ::core::unreachable!()
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Batched inference and backpropagation over owned buffers.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::{Float, Loss, Mode, Network, Vector};
+
+/// Reusable scratch memory for batched passes.
+///
+/// It grows to the largest batch it has seen and is then reused, so a
+/// training loop allocates only on its first step.
+#[derive(Clone, Debug, Default)]
+pub struct Workspace<T> {
+    buf: Vec<T>,
+}
+
+impl<T: Float> Workspace<T> {
+    /// An empty workspace; it allocates when first used.
+    pub fn new() -> Self {
+        Workspace { buf: Vec::new() }
+    }
+
+    /// The first `len` scalars, growing the buffer if needed.
+    pub(crate) fn take(&mut self, len: usize) -> &mut [T] {
+        if self.buf.len() < len {
+            self.buf.resize(len, T::zero());
+        }
+        &mut self.buf[..len]
+    }
+}
+
+/// Gradients of every parameter, in the network's flat `state_dict` layout,
+/// with the scratch memory backpropagation needs.
+///
+/// Create it once with [`NetworkExt::zero_grads`] and reuse it:
+/// [`NetworkExt::backprop`] adds into it (like PyTorch's `.grad`), and
+/// [`Gradients::zero`] clears it without freeing anything.
+#[derive(Clone, Debug)]
+pub struct Gradients<T> {
+    values: Vec<T>,
+    workspace: Workspace<T>,
+    seed: u64,
+    steps: u64,
+}
+
+impl<T: Float> Gradients<T> {
+    /// Zero gradients for `params` parameters.
+    pub fn new(params: usize) -> Self {
+        Gradients {
+            values: vec![T::zero(); params],
+            workspace: Workspace::new(),
+            seed: 0,
+            steps: 0,
+        }
+    }
+
+    /// The gradients, in the flat parameter layout.
+    pub fn as_slice(&self) -> &[T] {
+        &self.values
+    }
+
+    /// The gradients, mutably (for clipping, say).
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        &mut self.values
+    }
+
+    /// Sets every gradient to zero, keeping the memory.
+    pub fn zero(&mut self) {
+        self.values.fill(T::zero());
+    }
+
+    /// Seeds the random draws of the training passes (dropout masks); each
+    /// [`NetworkExt::backprop`] then draws from the next seed of that stream.
+    pub fn seed(&mut self, seed: u64) {
+        self.seed = seed;
+        self.steps = 0;
+    }
+
+    /// The mode of the next training pass, advancing the stream.
+    pub(crate) fn next_mode(&mut self) -> Mode {
+        self.steps += 1;
+        Mode::Train { seed: crate::rng::mix(self.seed ^ crate::rng::mix(self.steps)) }
+    }
+
+    /// The gradients and the workspace, apart.
+    pub(crate) fn parts(&mut self) -> (&mut [T], &mut Workspace<T>) {
+        (&mut self.values, &mut self.workspace)
+    }
+}
+
+/// One training pass over a batch: forward in `mode`, the loss and its
+/// gradient, backward into `grads`. Returns the batch's mean loss and the
+/// network's outputs (`[OUTPUT, n]`, in the workspace).
+pub(crate) fn train_pass<'w, N, L>(
+    net: &N,
+    x: &[N::Scalar],
+    targets: &[L::Target],
+    loss: &L,
+    grads: &mut [N::Scalar],
+    ws: &'w mut Workspace<N::Scalar>,
+    mode: Mode,
+) -> (N::Scalar, &'w [N::Scalar])
+where
+    N: Network + ?Sized,
+    L: Loss<N::Output>,
+{
+    let n = targets.len();
+    assert_eq!(
+        x.len(),
+        N::INPUT * n,
+        "backprop: {} inputs for {n} targets",
+        x.len() / N::INPUT.max(1)
+    );
+    assert_eq!(
+        grads.len(),
+        N::PARAMS,
+        "backprop: gradients for {} parameters, the network has {}",
+        grads.len(),
+        N::PARAMS
+    );
+    let buf = ws.take(n * (N::ACTIVATIONS + 2 * N::WIDEST));
+    let (acts, scratch) = buf.split_at_mut(n * N::ACTIVATIONS);
+    net.forward_slices(x, acts, mode);
+    let y = &acts[(N::ACTIVATIONS - N::OUTPUT) * n..];
+    let value = loss.loss_grad(y, targets, &mut scratch[..N::OUTPUT * n]);
+    net.backward_slices(x, acts, scratch, grads, None, mode);
+    (value, &buf[(N::ACTIVATIONS - N::OUTPUT) * n..N::ACTIVATIONS * n])
+}
+
+/// Batched inference and backpropagation for every [`Network`].
+pub trait NetworkExt: Network {
+    /// Zero gradients for this network, to pass to [`NetworkExt::backprop`].
+    fn zero_grads(&self) -> Gradients<Self::Scalar> {
+        Gradients::new(Self::PARAMS)
+    }
+
+    /// Runs a batch forward in training mode and backward: returns the
+    /// batch's mean loss and adds the gradient of that mean into `grads`
+    /// (accumulating, like PyTorch's `.grad`).
+    ///
+    /// Dropout is active; its masks come from the stream seeded with
+    /// [`Gradients::seed`]. An empty batch returns 0 and adds nothing.
+    ///
+    /// # Panics
+    /// If `inputs` and `targets` differ in length, or `grads` belongs to a
+    /// network of another size.
+    fn backprop<L: Loss<Self::Output>>(
+        &self,
+        inputs: &[Self::Input],
+        targets: &[L::Target],
+        loss: &L,
+        grads: &mut Gradients<Self::Scalar>,
+    ) -> Self::Scalar {
+        assert_eq!(
+            inputs.len(),
+            targets.len(),
+            "backprop: {} inputs but {} targets",
+            inputs.len(),
+            targets.len()
+        );
+        if inputs.is_empty() {
+            return nalgebra::zero();
+        }
+        let mode = grads.next_mode();
+        let (values, ws) = grads.parts();
+        train_pass(self, bytemuck::cast_slice(inputs), targets, loss, values, ws, mode).0
+    }
+
+    /// Runs every input through the network in inference mode.
+    fn forward_batch(&self, inputs: &[Self::Input]) -> Vec<Self::Output> {
+        let mut outputs = vec![Self::Output::zeros(); inputs.len()];
+        self.forward_batch_into(inputs, &mut outputs, &mut Workspace::new());
+        outputs
+    }
+
+    /// Runs every input through the network in inference mode into
+    /// `outputs`, reusing `workspace`: after the first call with a given
+    /// batch size, no allocation.
+    ///
+    /// # Panics
+    /// If `outputs` and `inputs` differ in length.
+    fn forward_batch_into(
+        &self,
+        inputs: &[Self::Input],
+        outputs: &mut [Self::Output],
+        workspace: &mut Workspace<Self::Scalar>,
+    ) {
+        assert_eq!(
+            inputs.len(),
+            outputs.len(),
+            "forward_batch: {} inputs but {} outputs",
+            inputs.len(),
+            outputs.len()
+        );
+        // Chunks bound the workspace and keep each layer's output in cache.
+        const CHUNK: usize = 256;
+        let x: &[Self::Scalar] = bytemuck::cast_slice(inputs);
+        let y: &mut [Self::Scalar] = bytemuck::cast_slice_mut(outputs);
+        let chunk = CHUNK.min(inputs.len()).max(1);
+        let acts = workspace.take(chunk * Self::ACTIVATIONS);
+        for (x, y) in x.chunks(chunk * Self::INPUT).zip(y.chunks_mut(chunk * Self::OUTPUT)) {
+            let n = x.len() / Self::INPUT;
+            let acts = &mut acts[..n * Self::ACTIVATIONS];
+            self.forward_slices(x, acts, Mode::Eval);
+            y.copy_from_slice(&acts[(Self::ACTIVATIONS - Self::OUTPUT) * n..]);
+        }
+    }
+}
+
+impl<N: Network + ?Sized> NetworkExt for N {}
