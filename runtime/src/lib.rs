@@ -14,7 +14,8 @@
 //! a `static` (flash), with float math from `libm`.
 
 #![no_std]
-#![forbid(unsafe_code)]
+// Unsafe code is confined to `gemm`, the call into matrixmultiply.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 #[cfg(feature = "alloc")]
@@ -26,6 +27,7 @@ extern crate std;
 mod backprop;
 pub mod data;
 mod float;
+mod gemm;
 #[cfg(feature = "alloc")]
 pub mod gradcheck;
 mod layer;
@@ -36,6 +38,8 @@ mod network;
 mod optim;
 mod rng;
 mod summary;
+#[cfg(all(test, feature = "alloc"))]
+mod testing;
 #[cfg(feature = "std")]
 mod train;
 

@@ -1,0 +1,289 @@
+//! General matrix multiplication over strided slices: the one hot loop of
+//! batched training and inference.
+//!
+//! `C ← α·A·B + β·C` for matrices given as slices with a row stride and a
+//! column stride, so that row-major weights, column-major batches and their
+//! transposes are all read in place. With `alloc`, `f32` and `f64` go to
+//! [`matrixmultiply`], whose packed kernels pick AVX2, FMA or AVX-512 at run
+//! time; without it, a plain loop does the same arithmetic.
+
+#![allow(unsafe_code)]
+
+use crate::Float;
+
+/// A matrix over a slice: element `(i, j)` is `data[i·rs + j·cs]`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Mat<'a, T> {
+    pub data: &'a [T],
+    pub rows: usize,
+    pub cols: usize,
+    pub rs: usize,
+    pub cs: usize,
+}
+
+/// A mutable matrix over a slice, laid out as [`Mat`].
+#[derive(Debug)]
+pub(crate) struct MatMut<'a, T> {
+    pub data: &'a mut [T],
+    pub rows: usize,
+    pub cols: usize,
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a, T> Mat<'a, T> {
+    /// `rows × cols`, column after column (a batch `[width, n]`).
+    pub fn col_major(data: &'a [T], rows: usize, cols: usize) -> Self {
+        Mat { data, rows, cols, rs: 1, cs: rows }
+    }
+
+    /// `rows × cols`, row after row (a PyTorch weight `[out, in]`).
+    pub fn row_major(data: &'a [T], rows: usize, cols: usize) -> Self {
+        Mat { data, rows, cols, rs: cols, cs: 1 }
+    }
+
+    /// The transpose, reading the same scalars.
+    pub fn t(self) -> Self {
+        Mat { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
+    }
+}
+
+impl<'a, T> MatMut<'a, T> {
+    /// `rows × cols`, column after column.
+    pub fn col_major(data: &'a mut [T], rows: usize, cols: usize) -> Self {
+        MatMut { data, rows, cols, rs: 1, cs: rows }
+    }
+
+    /// `rows × cols`, row after row.
+    pub fn row_major(data: &'a mut [T], rows: usize, cols: usize) -> Self {
+        MatMut { data, rows, cols, rs: cols, cs: 1 }
+    }
+}
+
+/// Whether every element of a `rows × cols` matrix with these strides lies
+/// within `len` scalars.
+fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
+    if rows == 0 || cols == 0 {
+        return true;
+    }
+    let last = (rows - 1).checked_mul(rs).zip((cols - 1).checked_mul(cs));
+    last.and_then(|(r, c)| r.checked_add(c)).is_some_and(|i| i < len)
+}
+
+/// `c ← α·a·b + β·c`. When `β` is zero, `c` is not read (it may hold NaN).
+///
+/// # Panics
+/// If the shapes do not agree, a matrix reaches past its slice, or `c`'s
+/// strides would make two elements share a scalar.
+pub(crate) fn gemm<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: MatMut<'_, T>) {
+    assert!(a.cols == b.rows && c.rows == a.rows && c.cols == b.cols, "gemm: shapes disagree");
+    assert!(fits(a.data.len(), a.rows, a.cols, a.rs, a.cs), "gemm: `a` reaches past its slice");
+    assert!(fits(b.data.len(), b.rows, b.cols, b.rs, b.cs), "gemm: `b` reaches past its slice");
+    assert!(fits(c.data.len(), c.rows, c.cols, c.rs, c.cs), "gemm: `c` reaches past its slice");
+    // Distinct elements of `c` must be distinct scalars: one stride must
+    // step over a whole run of the other.
+    let distinct = c.rows <= 1
+        || c.cols <= 1
+        || (c.rs >= 1 && c.cs >= c.rs.saturating_mul(c.rows))
+        || (c.cs >= 1 && c.rs >= c.cs.saturating_mul(c.cols));
+    assert!(distinct, "gemm: `c` has overlapping elements");
+    if c.rows == 0 || c.cols == 0 {
+        return;
+    }
+    kernel(alpha, a, b, beta, c);
+}
+
+#[cfg(feature = "alloc")]
+fn kernel<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: MatMut<'_, T>) {
+    use core::any::TypeId;
+
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let s = |x: usize| x as isize;
+    if TypeId::of::<T>() == TypeId::of::<f32>() {
+        let (ad, bd) =
+            (bytemuck::cast_slice::<T, f32>(a.data), bytemuck::cast_slice::<T, f32>(b.data));
+        let cd = bytemuck::cast_slice_mut::<T, f32>(c.data);
+        let (alpha, beta) = (alpha.as_f64() as f32, beta.as_f64() as f32);
+        // SAFETY: `gemm` checked that every element of `a`, `b` and `c`
+        // (given their shapes and strides) lies inside its slice, that `c`'s
+        // elements are distinct, and `c` is borrowed mutably, so it aliases
+        // neither `a` nor `b`. Strides fit `isize` since slices cannot exceed
+        // `isize::MAX` bytes.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                alpha,
+                ad.as_ptr(),
+                s(a.rs),
+                s(a.cs),
+                bd.as_ptr(),
+                s(b.rs),
+                s(b.cs),
+                beta,
+                cd.as_mut_ptr(),
+                s(c.rs),
+                s(c.cs),
+            );
+        }
+    } else if TypeId::of::<T>() == TypeId::of::<f64>() {
+        let (ad, bd) =
+            (bytemuck::cast_slice::<T, f64>(a.data), bytemuck::cast_slice::<T, f64>(b.data));
+        let cd = bytemuck::cast_slice_mut::<T, f64>(c.data);
+        let (alpha, beta) = (alpha.as_f64(), beta.as_f64());
+        // SAFETY: as for `sgemm` above.
+        unsafe {
+            matrixmultiply::dgemm(
+                m,
+                k,
+                n,
+                alpha,
+                ad.as_ptr(),
+                s(a.rs),
+                s(a.cs),
+                bd.as_ptr(),
+                s(b.rs),
+                s(b.cs),
+                beta,
+                cd.as_mut_ptr(),
+                s(c.rs),
+                s(c.cs),
+            );
+        }
+    } else {
+        portable(alpha, a, b, beta, c);
+    }
+}
+
+#[cfg(not(feature = "alloc"))]
+fn kernel<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: MatMut<'_, T>) {
+    portable(alpha, a, b, beta, c);
+}
+
+/// The same product with plain loops: `c[i, j] ← α Σₚ a[i, p] b[p, j] + β c[i, j]`.
+#[cfg_attr(feature = "alloc", allow(dead_code))]
+fn portable<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: MatMut<'_, T>) {
+    for j in 0..c.cols {
+        for i in 0..c.rows {
+            let mut sum = T::zero();
+            for p in 0..a.cols {
+                sum += a.data[i * a.rs + p * a.cs] * b.data[p * b.rs + j * b.cs];
+            }
+            let out = &mut c.data[i * c.rs + j * c.cs];
+            *out = if beta == T::zero() { alpha * sum } else { alpha * sum + beta * *out };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `a·b` by the definition, for column-major inputs.
+    fn reference(a: &[f64], b: &[f64], m: usize, k: usize, n: usize) -> alloc::vec::Vec<f64> {
+        let mut c = alloc::vec![0.0; m * n];
+        for j in 0..n {
+            for i in 0..m {
+                c[i + j * m] = (0..k).map(|p| a[i + p * m] * b[p + j * k]).sum();
+            }
+        }
+        c
+    }
+
+    fn values(len: usize, seed: u64) -> alloc::vec::Vec<f64> {
+        (0..len).map(|i| crate::rng::uniform(seed, i as u64) * 2.0 - 1.0).collect()
+    }
+
+    #[test]
+    fn all_layouts_agree_with_the_definition() {
+        for &(m, k, n) in &[(1, 1, 1), (3, 2, 4), (7, 9, 6), (33, 65, 17)] {
+            let (a, b) = (values(m * k, 1), values(k * n, 2));
+            let want = reference(&a, &b, m, k, n);
+            // Transposed copies, to read row-major.
+            let at: alloc::vec::Vec<f64> = (0..m * k).map(|x| a[(x % k) * m + x / k]).collect();
+            let bt: alloc::vec::Vec<f64> = (0..k * n).map(|x| b[(x % n) * k + x / n]).collect();
+            for (a_view, b_view) in [
+                (Mat::col_major(&a, m, k), Mat::col_major(&b, k, n)),
+                (Mat::row_major(&at, m, k), Mat::row_major(&bt, k, n)),
+                (Mat::col_major(&at, k, m).t(), Mat::col_major(&bt, n, k).t()),
+            ] {
+                let mut c = alloc::vec![f64::NAN; m * n];
+                gemm(1.0, a_view, b_view, 0.0, MatMut::col_major(&mut c, m, n));
+                for (x, y) in c.iter().zip(&want) {
+                    assert!((x - y).abs() < 1e-12, "{m}×{k}×{n}: {x} vs {y}");
+                }
+                let mut r = alloc::vec![1.0; m * n];
+                gemm(2.0, a_view, b_view, 1.0, MatMut::row_major(&mut r, m, n));
+                for i in 0..m {
+                    for j in 0..n {
+                        let (x, y) = (r[i * n + j], 2.0 * want[i + j * m] + 1.0);
+                        assert!((x - y).abs() < 1e-12, "{m}×{k}×{n} row-major: {x} vs {y}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn portable_matches_the_fast_path() {
+        let (m, k, n) = (9, 13, 11);
+        let (a, b) = (values(m * k, 3), values(k * n, 4));
+        let mut fast = alloc::vec![0.5; m * n];
+        let mut slow = fast.clone();
+        gemm(
+            0.5,
+            Mat::col_major(&a, m, k),
+            Mat::col_major(&b, k, n),
+            2.0,
+            MatMut::col_major(&mut fast, m, n),
+        );
+        portable(
+            0.5,
+            Mat::col_major(&a, m, k),
+            Mat::col_major(&b, k, n),
+            2.0,
+            MatMut::col_major(&mut slow, m, n),
+        );
+        for (x, y) in fast.iter().zip(&slow) {
+            assert!((x - y).abs() < 1e-12);
+        }
+        let a32: alloc::vec::Vec<f32> = a.iter().map(|&v| v as f32).collect();
+        let b32: alloc::vec::Vec<f32> = b.iter().map(|&v| v as f32).collect();
+        let mut c32 = alloc::vec![0.0f32; m * n];
+        gemm(
+            1.0,
+            Mat::col_major(&a32, m, k),
+            Mat::col_major(&b32, k, n),
+            0.0,
+            MatMut::col_major(&mut c32, m, n),
+        );
+        let want = reference(&a, &b, m, k, n);
+        for (x, y) in c32.iter().zip(&want) {
+            assert!((f64::from(*x) - y).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "reaches past its slice")]
+    fn out_of_bounds_views_are_refused() {
+        let a = [1.0f64; 5];
+        let mut c = [0.0f64; 4];
+        gemm(
+            1.0,
+            Mat::col_major(&a, 2, 3),
+            Mat::col_major(&a, 3, 2),
+            0.0,
+            MatMut::col_major(&mut c, 2, 2),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "overlapping")]
+    fn overlapping_outputs_are_refused() {
+        let a = [1.0f64; 4];
+        let mut c = [0.0f64; 4];
+        let c = MatMut { data: &mut c, rows: 2, cols: 2, rs: 1, cs: 1 };
+        gemm(1.0, Mat::col_major(&a, 2, 2), Mat::col_major(&a, 2, 2), 0.0, c);
+    }
+}
