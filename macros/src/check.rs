@@ -326,25 +326,35 @@ fn input_width(shape: &Shape) -> syn::Result<usize> {
     }
 }
 
+/// A value as the user wrote it: `-0.2`, not `- 0.2`.
+fn text(v: &Value) -> String {
+    match v {
+        Value::Int { neg, lit } => format!("{}{lit}", if neg.is_some() { "-" } else { "" }),
+        Value::Float { neg, lit } => format!("{}{lit}", if neg.is_some() { "-" } else { "" }),
+        Value::Other(tokens) => tokens.to_string(),
+    }
+}
+
 /// A width: a positive integer literal.
 fn width(v: &Value, what: &str) -> syn::Result<usize> {
-    let found = v.to_token_stream().to_string();
+    let found = text(v);
     match v {
         Value::Int { neg: None, lit } => match lit.base10_parse::<usize>() {
             Ok(0) => {
-                Err(Error::new(v.span(), format!("{what} must be at least 1 wide, found `0`")))
+                Err(Error::new_spanned(v, format!("{what} must be at least 1 wide, found `0`")))
             }
             Ok(w) => Ok(w),
-            Err(_) => Err(Error::new(v.span(), format!("width `{found}` is too large"))),
+            Err(_) => Err(Error::new_spanned(v, format!("width `{found}` is too large"))),
         },
-        Value::Int { neg: Some(_), .. } => {
-            Err(Error::new(v.span(), format!("{what} must be a positive integer, found `{found}`")))
-        }
+        Value::Int { neg: Some(_), .. } => Err(Error::new_spanned(
+            v,
+            format!("{what} must be a positive integer, found `{found}`"),
+        )),
         Value::Float { .. } => {
-            Err(Error::new(v.span(), format!("{what} expects an integer width, found `{found}`")))
+            Err(Error::new_spanned(v, format!("{what} expects an integer width, found `{found}`")))
         }
-        Value::Other(_) => Err(Error::new(
-            v.span(),
+        Value::Other(_) => Err(Error::new_spanned(
+            v,
             format!(
                 "{what} expects an integer width, found `{found}`; `network!` computes every \
                  shape while it expands, so widths are written as numbers"
@@ -355,20 +365,20 @@ fn width(v: &Value, what: &str) -> syn::Result<usize> {
 
 /// A real number: an integer or float literal, finite.
 fn number(v: &Value, what: &str, example: &str) -> syn::Result<f64> {
-    let found = v.to_token_stream().to_string();
+    let found = text(v);
     let (neg, digits) = match v {
         Value::Int { neg, lit } => (neg.is_some(), lit.base10_parse::<f64>()),
         Value::Float { neg, lit } => (neg.is_some(), lit.base10_parse::<f64>()),
         Value::Other(_) => {
-            return Err(Error::new(
-                v.span(),
+            return Err(Error::new_spanned(
+                v,
                 format!("{what} expects a number like `{example}`, found `{found}`"),
             ));
         }
     };
     match digits {
         Ok(x) if x.is_finite() => Ok(if neg { -x } else { x }),
-        _ => Err(Error::new(v.span(), format!("{what} expects a finite number, found `{found}`"))),
+        _ => Err(Error::new_spanned(v, format!("{what} expects a finite number, found `{found}`"))),
     }
 }
 
@@ -411,9 +421,9 @@ fn parse_layer(l: &ast::LayerAst) -> syn::Result<Spec> {
                 Some(v) => {
                     let p = number(v, "`Dropout`", "0.5")?;
                     if !(0.0..1.0).contains(&p) {
-                        let found = v.to_token_stream().to_string();
-                        return Err(Error::new(
-                            v.span(),
+                        let found = text(v);
+                        return Err(Error::new_spanned(
+                            v,
                             format!("dropout probability must be in [0, 1), found `{found}`"),
                         ));
                     }

@@ -91,6 +91,9 @@ pub fn expand(model: &Model) -> TokenStream {
     // The type users name for one sample, spanned on their `input:` so that
     // a wrong-size vector is reported against the declaration.
     let input_ty = quote_spanned!(model.input_span=> #rt::SVector<#t, #input>);
+    // Named with the span of `input: 784`, so rustc's "method defined here"
+    // under a wrong-size argument shows the declared width.
+    let forward_fn = proc_macro2::Ident::new("forward", model.input_span);
     let output_ty = quote!(#rt::SVector<#t, #output>);
 
     let layer_infos = model.layers.iter().map(|l| {
@@ -247,7 +250,7 @@ pub fn expand(model: &Model) -> TokenStream {
         impl<__S: #rt::Borrow<[#t; #params]>> #ident<__S> {
             #[doc = #doc_forward]
             #[inline]
-            pub fn forward(&self, x: &#input_ty) -> #output_ty {
+            pub fn #forward_fn(&self, x: &#input_ty) -> #output_ty {
                 <Self as #rt::Network>::forward(self, x)
             }
         }

@@ -134,7 +134,7 @@ fn dropout_probability_must_be_below_one() {
     );
     assert_eq!(
         error(quote! { struct M { input: 2, Dropout(-0.1) } }),
-        "dropout probability must be in [0, 1), found `- 0.1`"
+        "dropout probability must be in [0, 1), found `-0.1`"
     );
     assert!(
         errors(quote! { struct M { input: 2, Dropout(0), Dropout(p = 0.3), Dropout } }).is_empty()
@@ -153,7 +153,7 @@ fn arguments_of_the_wrong_kind_say_what_was_expected() {
     );
     assert_eq!(
         error(quote! { struct M { input: 2, Dense(-3) } }),
-        "`Dense` must be a positive integer, found `- 3`"
+        "`Dense` must be a positive integer, found `-3`"
     );
     assert_eq!(error(quote! { struct M { input: 2, ReLU(3) } }), "`ReLU` takes no arguments");
     assert_eq!(
