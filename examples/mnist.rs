@@ -44,7 +44,9 @@ fn parse_args() -> Result<Args, String> {
             "--epochs" => args.epochs = value.parse().map_err(bad)?,
             "--seed" => args.seed = value.parse().map_err(bad)?,
             _ => {
-                return Err(format!("unknown option `{flag}`; expected `--epochs N` or `--seed N`"));
+                return Err(format!(
+                    "unknown option `{flag}`; expected `--epochs N` or `--seed N`"
+                ));
             }
         }
     }

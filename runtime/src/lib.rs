@@ -45,6 +45,8 @@ mod train;
 
 #[cfg(feature = "alloc")]
 pub use backprop::{Gradients, NetworkExt, Workspace};
+#[cfg(feature = "alloc")]
+pub use data::Dataset;
 pub use float::Float;
 pub use layer::{Layer, Mode, Saved};
 pub use layers::{Dense, Dropout, LeakyRelu, Relu, Sigmoid, Softmax, Softplus, Tanh};
