@@ -208,3 +208,52 @@ pub trait NetworkExt: Network {
 }
 
 impl<N: Network + ?Sized> NetworkExt for N {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspace_grows_and_keeps_its_memory() {
+        let mut ws = Workspace::<f64>::new();
+        ws.take(3).copy_from_slice(&[1.0, 2.0, 3.0]);
+        let grown = ws.take(5);
+        assert_eq!(grown.len(), 5);
+        assert_eq!(grown[..3], [1.0, 2.0, 3.0]);
+        assert_eq!(ws.take(2), [1.0, 2.0]);
+    }
+
+    #[test]
+    fn gradients_start_at_zero_and_zero_keeps_the_length() {
+        let mut g = Gradients::<f32>::new(4);
+        assert_eq!(g.as_slice(), [0.0; 4]);
+        g.as_mut_slice().copy_from_slice(&[1.0, -2.0, 3.0, 4.0]);
+        assert_eq!(g.as_slice(), [1.0, -2.0, 3.0, 4.0]);
+        g.zero();
+        assert_eq!(g.as_slice(), [0.0; 4]);
+    }
+
+    fn modes(g: &mut Gradients<f64>, n: usize) -> Vec<Mode> {
+        (0..n).map(|_| g.next_mode()).collect()
+    }
+
+    #[test]
+    fn training_passes_draw_from_a_seeded_stream() {
+        let mut a = Gradients::<f64>::new(1);
+        let mut b = Gradients::<f64>::new(1);
+        a.seed(5);
+        b.seed(5);
+        let first = modes(&mut a, 10);
+        assert_eq!(first, modes(&mut b, 10), "same seed, different streams");
+        assert!(first.iter().all(|m| matches!(m, Mode::Train { .. })));
+        for (i, m) in first.iter().enumerate() {
+            assert!(!first[..i].contains(m), "step {i} repeats an earlier seed");
+        }
+        // Re-seeding restarts the stream; another seed gives another one.
+        a.seed(5);
+        assert_eq!(modes(&mut a, 10), first);
+        a.seed(6);
+        let other = modes(&mut a, 10);
+        assert!(other.iter().zip(&first).all(|(x, y)| x != y));
+    }
+}

@@ -38,3 +38,86 @@ impl<T: Float, const N: usize> Loss<SVector<T, N>> for Mse {
         check_vector(target.as_slice(), false)
     }
 }
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use alloc::vec::Vec;
+
+    use super::*;
+    use crate::gradcheck::check_loss;
+    use crate::testing::{assert_all_close, assert_close, assert_grads, values};
+
+    type V2 = SVector<f64, 2>;
+
+    #[test]
+    fn value_and_gradient_match_hand_computation() {
+        // y − t = [0.5, −0.5, 0, 3]: L = (0.25 + 0.25 + 0 + 9) / 4 = 2.375,
+        // ∂L/∂y = 2 (y − t) / 4.
+        let y = [1.0, 2.0, 3.0, 4.0];
+        let t = [V2::new(0.5, 2.5), V2::new(3.0, 1.0)];
+        assert_close(Loss::<V2>::loss(&Mse, &y, &t), 2.375, 1e-15);
+        let mut dy = [f64::NAN; 4];
+        assert_close(Loss::<V2>::loss_grad(&Mse, &y, &t, &mut dy), 2.375, 1e-15);
+        assert_all_close(&dy, &[0.25, -0.25, 0.0, 1.5], 1e-15);
+
+        let y32 = [1.0f32, 2.0, 3.0, 4.0];
+        let t32 = [SVector::<f32, 2>::new(0.5, 2.5), SVector::<f32, 2>::new(3.0, 1.0)];
+        let mut dy32 = [0.0f32; 4];
+        assert_close(Loss::<SVector<f32, 2>>::loss_grad(&Mse, &y32, &t32, &mut dy32), 2.375, 1e-7);
+        assert_all_close(&dy32, &[0.25, -0.25, 0.0, 1.5], 1e-7);
+    }
+
+    #[test]
+    fn empty_batch_is_zero() {
+        let mut dy: [f64; 0] = [];
+        assert_eq!(Loss::<V2>::loss_grad(&Mse, &[], &[], &mut dy), 0.0);
+        assert_eq!(Loss::<V2>::loss(&Mse, &[], &[]), 0.0);
+    }
+
+    #[test]
+    fn gradient_check() {
+        let y = values(3 * 5, 41, -2.0, 2.0);
+        let t: Vec<SVector<f64, 3>> =
+            values(3 * 5, 42, -2.0, 2.0).chunks(3).map(SVector::from_column_slice).collect();
+        assert_grads("Mse", &check_loss::<SVector<f64, 3>, _>(&Mse, &y, &t));
+    }
+
+    #[test]
+    fn large_values_stay_finite() {
+        let y = [1e4f32, -1e4];
+        let t = [SVector::<f32, 2>::new(-1e4, 1e4)];
+        let mut dy = [0.0f32; 2];
+        // (2·10⁴)² = 4·10⁸ each; ∂L/∂y = ±2·2·10⁴/2.
+        assert_close(Loss::<SVector<f32, 2>>::loss_grad(&Mse, &y, &t, &mut dy), 4e8, 1e-7);
+        assert_all_close(&dy, &[2e4, -2e4], 1e-7);
+    }
+
+    #[test]
+    fn targets_must_be_finite() {
+        assert_eq!(Loss::<V2>::check_target(&Mse, &V2::new(5.0, -7.0)), Ok(()));
+        assert!(matches!(
+            Loss::<V2>::check_target(&Mse, &V2::new(0.0, f64::NAN)),
+            Err(TargetError::NotFinite { value }) if value.is_nan()
+        ));
+        assert_eq!(
+            Loss::<V2>::check_target(&Mse, &V2::new(f64::INFINITY, 0.0)),
+            Err(TargetError::NotFinite { value: f64::INFINITY })
+        );
+        // Regression: no accuracy.
+        assert_eq!(Loss::<V2>::is_correct(&Mse, &[1.0, 2.0], &V2::new(1.0, 2.0)), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "loss: 3 outputs for 2 targets")]
+    fn mismatched_batch_panics() {
+        let t = [V2::zeros(); 2];
+        let _ = Loss::<V2>::loss(&Mse, &[0.0; 3], &t);
+    }
+
+    #[test]
+    #[should_panic(expected = "gradient buffer")]
+    fn mismatched_gradient_buffer_panics() {
+        let t = [V2::zeros(); 2];
+        let _ = Loss::<V2>::loss_grad(&Mse, &[0.0; 4], &t, &mut [0.0; 3]);
+    }
+}

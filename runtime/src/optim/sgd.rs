@@ -121,3 +121,191 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
         self.config.lr = lr;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[cfg(feature = "std")]
+    use alloc::vec::Vec;
+
+    use super::*;
+    use crate::testing::assert_all_close;
+
+    fn sgd(config: SgdConfig) -> Sgd<f64> {
+        Sgd::new(config).expect("valid configuration")
+    }
+
+    #[test]
+    fn plain_step_by_hand() {
+        // θ − γ g: [1, −2] − 0.1 · [0.5, −1] = [0.95, −1.9].
+        let mut opt = Sgd::<f64>::with_lr(0.1).unwrap();
+        let mut p = [1.0, -2.0];
+        opt.step(&mut p, &[0.5, -1.0]);
+        assert_all_close(&p, &[0.95, -1.9], 1e-15);
+        assert!(opt.momentum_buffer().is_empty());
+        // f32 too.
+        let mut opt = Sgd::<f32>::with_lr(0.1).unwrap();
+        let mut p = [1.0f32, -2.0];
+        opt.step(&mut p, &[0.5, -1.0]);
+        assert_all_close(&p, &[0.95, -1.9], 1e-7);
+    }
+
+    #[test]
+    fn weight_decay_without_momentum_by_hand() {
+        // g + λθ = [0.5 + 0.1, 0.5 − 0.2] = [0.6, 0.3]; θ − 0.1 g = [0.94, −2.03].
+        let mut opt = sgd(SgdConfig { lr: 0.1, weight_decay: 0.1, ..SgdConfig::default() });
+        let mut p = [1.0, -2.0];
+        opt.step(&mut p, &[0.5, 0.5]);
+        assert_all_close(&p, &[0.94, -2.03], 1e-15);
+    }
+
+    #[test]
+    fn momentum_by_hand() {
+        // b₁ = g₁ = 1, θ = 1 − 0.1 = 0.9; b₂ = 0.9 · 1 + (1 − 0.5) · 2 = 1.9, θ = 0.9 − 0.19 = 0.71.
+        let mut opt =
+            sgd(SgdConfig { lr: 0.1, momentum: 0.9, dampening: 0.5, ..SgdConfig::default() });
+        let mut p = [1.0];
+        opt.step(&mut p, &[1.0]);
+        assert_all_close(&p, &[0.9], 1e-15);
+        assert_eq!(opt.momentum_buffer(), [1.0]);
+        opt.step(&mut p, &[2.0]);
+        assert_all_close(&p, &[0.71], 1e-15);
+        assert_all_close(opt.momentum_buffer(), &[1.9], 1e-15);
+        // Nesterov: b₁ = 1, step g + μ b = 1.9, θ = 1 − 0.19 = 0.81.
+        let mut opt =
+            sgd(SgdConfig { lr: 0.1, momentum: 0.9, nesterov: true, ..SgdConfig::default() });
+        let mut p = [1.0];
+        opt.step(&mut p, &[1.0]);
+        assert_all_close(&p, &[0.81], 1e-15);
+    }
+
+    #[test]
+    fn learning_rate_can_change() {
+        let mut opt = Sgd::<f64>::with_lr(0.1).unwrap();
+        assert_eq!(opt.learning_rate(), 0.1);
+        opt.set_learning_rate(0.5);
+        assert_eq!(opt.learning_rate(), 0.5);
+        assert_eq!(opt.config().lr, 0.5);
+        let mut p = [1.0];
+        opt.step(&mut p, &[1.0]);
+        assert_eq!(p, [0.5]);
+    }
+
+    #[test]
+    fn defaults_are_pytorchs() {
+        assert_eq!(
+            SgdConfig::default(),
+            SgdConfig {
+                lr: 1e-3,
+                momentum: 0.0,
+                dampening: 0.0,
+                nesterov: false,
+                weight_decay: 0.0
+            }
+        );
+    }
+
+    #[test]
+    fn invalid_configurations_are_errors() {
+        let err = |config: SgdConfig| Sgd::<f64>::new(config).unwrap_err();
+        let base = SgdConfig::default();
+        assert_eq!(err(SgdConfig { lr: -0.1, ..base }), ConfigError::LearningRate(-0.1));
+        assert!(
+            matches!(err(SgdConfig { lr: f64::NAN, ..base }), ConfigError::LearningRate(v) if v.is_nan())
+        );
+        assert_eq!(
+            err(SgdConfig { lr: f64::INFINITY, ..base }),
+            ConfigError::LearningRate(f64::INFINITY)
+        );
+        assert_eq!(err(SgdConfig { momentum: -0.5, ..base }), ConfigError::Momentum(-0.5));
+        assert_eq!(err(SgdConfig { weight_decay: -1e-4, ..base }), ConfigError::WeightDecay(-1e-4));
+        assert_eq!(
+            err(SgdConfig { dampening: f64::INFINITY, ..base }),
+            ConfigError::Dampening(f64::INFINITY)
+        );
+        // Nesterov needs momentum and no dampening.
+        assert_eq!(err(SgdConfig { nesterov: true, ..base }), ConfigError::Nesterov);
+        assert_eq!(
+            err(SgdConfig { nesterov: true, momentum: 0.9, dampening: 0.1, ..base }),
+            ConfigError::Nesterov
+        );
+        assert!(Sgd::<f64>::with_lr(-1.0).is_err());
+        // Edge cases that are valid, as in PyTorch.
+        assert!(Sgd::<f64>::with_lr(0.0).is_ok());
+        assert!(Sgd::<f64>::new(SgdConfig { nesterov: true, momentum: 0.9, ..base }).is_ok());
+        assert!(Sgd::<f64>::new(SgdConfig { dampening: -0.5, momentum: 0.9, ..base }).is_ok());
+    }
+
+    #[test]
+    #[should_panic(expected = "sgd: 2 parameters but 3 gradients")]
+    fn mismatched_lengths_panic() {
+        Sgd::<f64>::with_lr(0.1).unwrap().step(&mut [0.0; 2], &[0.0; 3]);
+    }
+
+    #[test]
+    #[should_panic(expected = "sgd: stepping 3 parameters with state for 2")]
+    fn state_of_another_size_panics() {
+        let mut opt = sgd(SgdConfig { lr: 0.1, momentum: 0.9, ..SgdConfig::default() });
+        opt.step(&mut [0.0; 2], &[1.0; 2]);
+        opt.step(&mut [0.0; 3], &[1.0; 3]);
+    }
+
+    #[cfg(feature = "std")]
+    fn floats(v: &serde_json::Value) -> Vec<f64> {
+        v.as_array().expect("an array").iter().map(|x| x.as_f64().expect("a number")).collect()
+    }
+
+    /// The five SGD trajectories of `torch.optim.SGD` in the shared fixtures:
+    /// 10 steps from `params0` with gradients `grads[t]`, each step's result
+    /// within 10⁻⁹ relatively (10⁻¹² absolutely near 0).
+    #[cfg(feature = "std")]
+    #[test]
+    fn matches_pytorch_trajectories() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/optim.json");
+        let Ok(text) = std::fs::read_to_string(path) else {
+            std::eprintln!("skipping: {path} is absent");
+            return;
+        };
+        let fixture: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        let params0 = floats(&fixture["params0"]);
+        let grads: Vec<Vec<f64>> =
+            fixture["grads"].as_array().unwrap().iter().map(floats).collect();
+        assert_eq!(grads.len(), 10);
+        let cases = fixture["cases"].as_object().unwrap();
+        let names =
+            ["sgd", "sgd_momentum", "sgd_momentum_dampening", "sgd_nesterov", "sgd_weight_decay"];
+        for name in names {
+            let case = &cases[name];
+            assert_eq!(case["optimizer"], "torch.optim.SGD");
+            let kwargs = case["kwargs"].as_object().unwrap();
+            let mut config = SgdConfig::default();
+            for (key, value) in kwargs {
+                match key.as_str() {
+                    "lr" => config.lr = value.as_f64().unwrap(),
+                    "momentum" => config.momentum = value.as_f64().unwrap(),
+                    "dampening" => config.dampening = value.as_f64().unwrap(),
+                    "weight_decay" => config.weight_decay = value.as_f64().unwrap(),
+                    "nesterov" => config.nesterov = value.as_bool().unwrap(),
+                    other => panic!("{name}: unexpected argument {other}"),
+                }
+            }
+            let mut opt = sgd(config);
+            let mut params = params0.clone();
+            let expected: Vec<Vec<f64>> =
+                case["params_after_step"].as_array().unwrap().iter().map(floats).collect();
+            assert_eq!(expected.len(), 10);
+            for (t, (g, want)) in grads.iter().zip(&expected).enumerate() {
+                opt.step(&mut params, g);
+                for (i, (&got, &want)) in params.iter().zip(want).enumerate() {
+                    let err = (got - want).abs();
+                    assert!(
+                        err <= 1e-9 * want.abs() || err <= 1e-12,
+                        "{name} ({config:?}), step {t}, parameter {i}: got {got:e}, PyTorch {want:e}"
+                    );
+                }
+            }
+        }
+        // Every SGD case of the file was checked.
+        let sgd_cases = cases.values().filter(|c| c["optimizer"] == "torch.optim.SGD").count();
+        assert_eq!(sgd_cases, names.len());
+    }
+}
