@@ -54,7 +54,7 @@ pub use loss::{BceWithLogits, BinaryCrossEntropy, CrossEntropy, Loss, Mse, Targe
 pub use nalgebra;
 pub use network::{LayerInfo, Network, NetworkMut, TensorInfo, Vector};
 #[cfg(feature = "alloc")]
-pub use optim::{ConfigError, Optimizer, Sgd, SgdConfig};
+pub use optim::{ConfigError, Optimizer, OptimizerState, Sgd, SgdConfig, StateError};
 pub use rand;
 pub use rand_chacha;
 pub use summary::Summary;

@@ -2,6 +2,8 @@
 
 mod sgd;
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 
 pub use sgd::{Sgd, SgdConfig};
@@ -24,7 +26,75 @@ pub trait Optimizer<T: Float> {
 
     /// Sets the learning rate for the following steps (for schedules).
     fn set_learning_rate(&mut self, lr: f64);
+
+    /// A short name for checkpoints and logs: `"sgd"`, `"adam"`, …
+    fn name(&self) -> &'static str;
+
+    /// A copy of the optimizer's state: the steps taken and its
+    /// per-parameter buffers, named as PyTorch names them (`"exp_avg"`, …).
+    fn state(&self) -> OptimizerState<T>;
+
+    /// Restores a state taken with [`Optimizer::state`] (from a checkpoint,
+    /// say), checking that every buffer is one this optimizer keeps and that
+    /// all have the same length. Nothing changes on error.
+    fn load_state(&mut self, state: OptimizerState<T>) -> Result<(), StateError>;
 }
+
+/// What an optimizer carries from step to step.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptimizerState<T> {
+    /// Steps taken so far.
+    pub steps: u64,
+    /// Named per-parameter buffers, each in the flat parameter layout; empty
+    /// before the first step.
+    pub buffers: Vec<(String, Vec<T>)>,
+}
+
+/// A state that does not fit an optimizer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StateError {
+    /// A buffer this optimizer does not keep.
+    UnknownBuffer {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The buffer's name.
+        buffer: String,
+    },
+    /// A buffer this optimizer needs that the state lacks.
+    MissingBuffer {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The buffer's name.
+        buffer: &'static str,
+    },
+    /// Buffers of different lengths.
+    Length {
+        /// The buffer's name.
+        buffer: String,
+        /// The length of the state's other buffers.
+        expected: usize,
+        /// Its length.
+        found: usize,
+    },
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StateError::UnknownBuffer { optimizer, buffer } => {
+                write!(f, "`{optimizer}` keeps no state named `{buffer}`")
+            }
+            StateError::MissingBuffer { optimizer, buffer } => {
+                write!(f, "the state for `{optimizer}` lacks its `{buffer}` buffer")
+            }
+            StateError::Length { buffer, expected, found } => {
+                write!(f, "optimizer buffer `{buffer}` has {found} values, expected {expected}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for StateError {}
 
 /// An optimizer configuration that cannot work.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,6 +1,9 @@
 use alloc::vec::Vec;
 
-use super::{ConfigError, Optimizer, non_negative};
+use alloc::string::String;
+use alloc::vec;
+
+use super::{ConfigError, Optimizer, OptimizerState, StateError, non_negative};
 use crate::Float;
 
 /// Settings of [`Sgd`], with PyTorch's defaults.
@@ -39,6 +42,7 @@ impl Default for SgdConfig {
 pub struct Sgd<T> {
     config: SgdConfig,
     momentum: Vec<T>,
+    steps: u64,
 }
 
 impl<T: Float> Sgd<T> {
@@ -53,7 +57,7 @@ impl<T: Float> Sgd<T> {
         if config.nesterov && (config.momentum <= 0.0 || config.dampening != 0.0) {
             return Err(ConfigError::Nesterov);
         }
-        Ok(Sgd { config, momentum: Vec::new() })
+        Ok(Sgd { config, momentum: Vec::new(), steps: 0 })
     }
 
     /// Plain SGD with learning rate `lr`.
@@ -82,6 +86,7 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
             params.len(),
             grads.len()
         );
+        self.steps += 1;
         let c = &self.config;
         let lr = T::of_f64(c.lr);
         let wd = T::of_f64(c.weight_decay);
@@ -119,6 +124,32 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
 
     fn set_learning_rate(&mut self, lr: f64) {
         self.config.lr = lr;
+    }
+
+    fn name(&self) -> &'static str {
+        "sgd"
+    }
+
+    fn state(&self) -> OptimizerState<T> {
+        let buffers = if self.momentum.is_empty() {
+            Vec::new()
+        } else {
+            vec![(String::from("momentum_buffer"), self.momentum.clone())]
+        };
+        OptimizerState { steps: self.steps, buffers }
+    }
+
+    fn load_state(&mut self, state: OptimizerState<T>) -> Result<(), StateError> {
+        let mut momentum = Vec::new();
+        for (name, values) in state.buffers {
+            if name != "momentum_buffer" {
+                return Err(StateError::UnknownBuffer { optimizer: "sgd", buffer: name });
+            }
+            momentum = values;
+        }
+        self.momentum = momentum;
+        self.steps = state.steps;
+        Ok(())
     }
 }
 
