@@ -11,9 +11,14 @@
 //! | `t10k-labels-idx1-ubyte`  | `0x00000801` | 10,000 `u8` labels, 0 to 9       |
 //!
 //! each either as named or with `.gz` appended (the raw file wins if both are
-//! there). The files can be downloaded from [`DOWNLOAD_URL`]. The layout is
-//! that of [`idx`]: pixels are row-major, 0 is background (white) and 255 is
-//! ink (black).
+//! there). The files can be downloaded from [`DOWNLOAD_URL`], or, with the
+//! `download` feature, fetched by `load_or_download` when they are missing
+//! (see the `download` module). The layout is that of [`idx`]:
+//! pixels are row-major, 0 is background (white) and 255 is ink (black).
+//!
+//! [Fashion-MNIST](crate::data::fashion_mnist) has the same four files, of the
+//! same names and format; this module reads both, told apart by [`Variant`]
+//! where it matters (error messages, download sources, checksums).
 //!
 //! An image becomes an [`Image<T>`], a `SVector<T, 784>` whose element
 //! `28 × row + column` is the pixel's byte / 255, in `[0, 1]`, as
@@ -80,6 +85,9 @@ pub const DOWNLOAD_URL: &str = "https://ossci-datasets.s3.amazonaws.com/mnist/";
 /// The environment variable that error messages suggest for pointing at the files.
 pub const DIR_VAR: &str = "MNIST_DIR";
 
+/// The names of MNIST's classes: the digits `"0"` to `"9"`.
+pub const CLASS_NAMES: [&str; CLASSES] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
 /// The largest IDX file, in bytes after decompression, that [`read_idx_file`]
 /// reads: 1 GiB.
 ///
@@ -116,6 +124,118 @@ pub enum Kind {
     Labels,
 }
 
+/// The datasets distributed as MNIST is: four IDX files of the same names,
+/// 60,000 training and 10,000 test images of 28 × 28 `u8` pixels, labels 0 to 9.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Variant {
+    /// MNIST: handwritten digits (LeCun, Cortes, Burges).
+    Mnist,
+    /// Fashion-MNIST: Zalando's article images (Xiao, Rasul, Vollgraf),
+    /// classes named in [`fashion_mnist::CLASS_NAMES`](crate::data::fashion_mnist::CLASS_NAMES).
+    FashionMnist,
+}
+
+impl Variant {
+    /// The dataset's name: `"MNIST"` or `"Fashion-MNIST"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Variant::Mnist => "MNIST",
+            Variant::FashionMnist => "Fashion-MNIST",
+        }
+    }
+
+    /// Where the four gzipped files can be downloaded from (the first of the
+    /// download mirrors).
+    pub const fn download_url(self) -> &'static str {
+        match self {
+            Variant::Mnist => DOWNLOAD_URL,
+            Variant::FashionMnist => crate::data::fashion_mnist::DOWNLOAD_URL,
+        }
+    }
+
+    /// The environment variable that error messages suggest for pointing at
+    /// the files: `MNIST_DIR` or `FASHION_MNIST_DIR`.
+    pub const fn dir_var(self) -> &'static str {
+        match self {
+            Variant::Mnist => DIR_VAR,
+            Variant::FashionMnist => crate::data::fashion_mnist::DIR_VAR,
+        }
+    }
+
+    /// The names of the ten classes, by label.
+    pub const fn class_names(self) -> [&'static str; CLASSES] {
+        match self {
+            Variant::Mnist => CLASS_NAMES,
+            Variant::FashionMnist => crate::data::fashion_mnist::CLASS_NAMES,
+        }
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One of the four files of the set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// [`TRAIN_IMAGES`]: 60,000 images.
+    TrainImages,
+    /// [`TRAIN_LABELS`]: 60,000 labels.
+    TrainLabels,
+    /// [`TEST_IMAGES`]: 10,000 images.
+    TestImages,
+    /// [`TEST_LABELS`]: 10,000 labels.
+    TestLabels,
+}
+
+impl Part {
+    /// The four files, in the order [`load`] reads them.
+    pub const ALL: [Part; 4] =
+        [Part::TrainImages, Part::TrainLabels, Part::TestImages, Part::TestLabels];
+
+    /// The file's name without `.gz`: [`TRAIN_IMAGES`] and so on.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Part::TrainImages => TRAIN_IMAGES,
+            Part::TrainLabels => TRAIN_LABELS,
+            Part::TestImages => TEST_IMAGES,
+            Part::TestLabels => TEST_LABELS,
+        }
+    }
+
+    /// Whether the file holds images or labels.
+    pub const fn kind(self) -> Kind {
+        match self {
+            Part::TrainImages | Part::TestImages => Kind::Images,
+            Part::TrainLabels | Part::TestLabels => Kind::Labels,
+        }
+    }
+
+    /// The number of images or labels in the file as distributed: 60,000 or 10,000.
+    pub const fn count(self) -> usize {
+        match self {
+            Part::TrainImages | Part::TrainLabels => 60_000,
+            Part::TestImages | Part::TestLabels => 10_000,
+        }
+    }
+
+    /// The IDX header of the file as distributed: `u8` data of shape
+    /// count × 28 × 28 (images) or count (labels).
+    #[cfg(feature = "download")]
+    pub(crate) fn header(self) -> Option<Header> {
+        let count = u32::try_from(self.count()).ok()?;
+        let words: &[u32] = match self.kind() {
+            Kind::Images => &[IMAGES_MAGIC, count, 28, 28],
+            Kind::Labels => &[LABELS_MAGIC, count],
+        };
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes()).collect();
+        idx::parse_header(&bytes).ok().flatten()
+    }
+}
+
 /// Why MNIST could not be loaded. Every error names the file (or the
 /// directory) it is about.
 #[derive(Debug)]
@@ -129,6 +249,8 @@ pub enum MnistError {
         name: String,
         /// Whether the directory exists.
         dir_exists: bool,
+        /// The dataset looked for.
+        variant: Variant,
     },
     /// A file could not be opened or read.
     Io {
@@ -151,12 +273,15 @@ pub enum MnistError {
         /// What is wrong with it.
         source: IdxError,
     },
-    /// A header claims more than [`MAX_FILE_BYTES`].
+    /// A header claims more than [`MAX_FILE_BYTES`] (or the smaller limit
+    /// of a downloaded file's check).
     TooLarge {
         /// The file.
         path: PathBuf,
         /// The header.
         header: Header,
+        /// The largest file allowed, in bytes.
+        limit: usize,
     },
     /// A file goes on past the length its header claims. (For a raw file
     /// whose length on disk is wrong, the error is [`MnistError::Idx`] with
@@ -202,14 +327,16 @@ pub enum MnistError {
 impl fmt::Display for MnistError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MnistError::Missing { dir, name, dir_exists } => {
+            MnistError::Missing { dir, name, dir_exists, variant } => {
                 write!(f, "cannot find `{name}` or `{name}.gz` in `{}`", dir.display())?;
                 if !dir_exists {
                     f.write_str(", which does not exist")?;
                 }
                 write!(
                     f,
-                    ": download the MNIST files from {DOWNLOAD_URL} or set {DIR_VAR} to the directory that holds them"
+                    ": download the {variant} files from {} or set {} to the directory that holds them",
+                    variant.download_url(),
+                    variant.dir_var()
                 )
             }
             MnistError::Io { path, source } => {
@@ -221,9 +348,9 @@ impl fmt::Display for MnistError {
             MnistError::Idx { path, source } => {
                 write!(f, "`{}` is not a valid IDX file: {source}", path.display())
             }
-            MnistError::TooLarge { path, header } => write!(
+            MnistError::TooLarge { path, header, limit } => write!(
                 f,
-                "`{}` claims {} bytes ({header}), more than the {MAX_FILE_BYTES} bytes an MNIST file may take",
+                "`{}` claims {} bytes ({header}), more than the {limit} bytes an MNIST file may take",
                 path.display(),
                 header.total_len()
             ),
@@ -284,11 +411,51 @@ impl std::error::Error for MnistError {
 /// [`MnistError::Missing`] if a file is in neither form (all four are looked
 /// for before any is read), and those of [`load_pair`].
 pub fn load<T: Float>(dir: impl AsRef<Path>) -> Result<Mnist<T>, MnistError> {
+    load_variant(dir.as_ref(), Variant::Mnist)
+}
+
+/// Loads MNIST from `dir` as [`load`] does if the four files are there, and
+/// otherwise first downloads the missing ones into `dir` (creating it), from
+/// the default mirrors, each checked by the SHA-256 of its decompressed
+/// content: see [`download`](crate::data::download) for the sources, the
+/// checks, the limits and the progress shown.
+///
+/// When all four files are present, nothing is sent over the network.
+///
+/// # Errors
+///
+/// Those of [`download_missing`](crate::data::download::download_missing),
+/// and [`DownloadError::Load`](crate::data::download::DownloadError::Load)
+/// wrapping those of [`load`].
+#[cfg(feature = "download")]
+pub fn load_or_download<T: Float>(
+    dir: impl AsRef<Path>,
+) -> Result<Mnist<T>, crate::data::download::DownloadError> {
+    load_or_download_with(dir, &crate::data::download::DownloadOptions::default())
+}
+
+/// [`load_or_download`] with other mirrors, limits, timeouts or progress
+/// display.
+///
+/// # Errors
+///
+/// Those of [`load_or_download`].
+#[cfg(feature = "download")]
+pub fn load_or_download_with<T: Float>(
+    dir: impl AsRef<Path>,
+    options: &crate::data::download::DownloadOptions,
+) -> Result<Mnist<T>, crate::data::download::DownloadError> {
     let dir = dir.as_ref();
-    let train_images = find(dir, TRAIN_IMAGES)?;
-    let train_labels = find(dir, TRAIN_LABELS)?;
-    let test_images = find(dir, TEST_IMAGES)?;
-    let test_labels = find(dir, TEST_LABELS)?;
+    crate::data::download::download_missing(dir, Variant::Mnist, options)?;
+    load(dir).map_err(crate::data::download::DownloadError::Load)
+}
+
+/// Loads `variant` from `dir`: the four files, each raw or gzipped.
+pub(crate) fn load_variant<T: Float>(dir: &Path, variant: Variant) -> Result<Mnist<T>, MnistError> {
+    let train_images = find(dir, TRAIN_IMAGES, variant)?;
+    let train_labels = find(dir, TRAIN_LABELS, variant)?;
+    let test_images = find(dir, TEST_IMAGES, variant)?;
+    let test_labels = find(dir, TEST_LABELS, variant)?;
     Ok(Mnist {
         train: load_pair(&train_images, &train_labels)?,
         test: load_pair(&test_images, &test_labels)?,
@@ -326,7 +493,7 @@ pub fn load_pair<T: Float>(
 }
 
 /// The path of `name` in `dir`, or of `name.gz` if only that is a file.
-fn find(dir: &Path, name: &str) -> Result<PathBuf, MnistError> {
+pub(crate) fn find(dir: &Path, name: &str, variant: Variant) -> Result<PathBuf, MnistError> {
     let raw = dir.join(name);
     if raw.is_file() {
         return Ok(raw);
@@ -339,6 +506,7 @@ fn find(dir: &Path, name: &str) -> Result<PathBuf, MnistError> {
         dir: dir.to_path_buf(),
         name: name.to_string(),
         dir_exists: dir.is_dir(),
+        variant,
     })
 }
 
@@ -362,7 +530,17 @@ fn find(dir: &Path, name: &str) -> Result<PathBuf, MnistError> {
 /// [`MAX_FILE_BYTES`], and [`MnistError::TrailingData`] if data goes on past
 /// the claimed length (found by reading at most one byte past it).
 pub fn read_idx_file(path: &Path) -> Result<Vec<u8>, MnistError> {
-    let io_error = |source: io::Error| MnistError::Io { path: path.to_path_buf(), source };
+    read_idx_file_limited(path, path, MAX_FILE_BYTES)
+}
+
+/// [`read_idx_file`] with another limit than [`MAX_FILE_BYTES`] on the
+/// length the header may claim, and errors naming `shown` instead of `path`.
+pub(crate) fn read_idx_file_limited(
+    path: &Path,
+    shown: &Path,
+    limit: usize,
+) -> Result<Vec<u8>, MnistError> {
+    let io_error = |source: io::Error| MnistError::Io { path: shown.to_path_buf(), source };
     let mut file = File::open(path).map_err(io_error)?;
     let metadata = file.metadata().map_err(io_error)?;
     let mut sniff = [0u8; 2];
@@ -370,18 +548,20 @@ pub fn read_idx_file(path: &Path) -> Result<Vec<u8>, MnistError> {
     let head = sniff.get(..n).unwrap_or_default();
     let stream = head.chain(file);
     if head == GZIP_MAGIC {
-        read_idx_stream(MultiGzDecoder::new(stream), path, None)
+        read_idx_stream(MultiGzDecoder::new(stream), shown, None, limit)
     } else {
-        read_idx_stream(stream, path, metadata.is_file().then_some(metadata.len()))
+        read_idx_stream(stream, shown, metadata.is_file().then_some(metadata.len()), limit)
     }
 }
 
 /// Reads an IDX file from `reader`: compressed if `file_len` is `None`
 /// (read errors are then gzip errors), else a raw file of that length on disk.
+/// A header may claim at most `limit` bytes.
 fn read_idx_stream<R: Read>(
     mut reader: R,
     path: &Path,
     file_len: Option<u64>,
+    limit: usize,
 ) -> Result<Vec<u8>, MnistError> {
     let read_error = |source: io::Error| match file_len {
         Some(_) => MnistError::Io { path: path.to_path_buf(), source },
@@ -415,8 +595,8 @@ fn read_idx_stream<R: Read>(
 
     // Checks before reading the data.
     let total = header.total_len();
-    if total > MAX_FILE_BYTES {
-        return Err(MnistError::TooLarge { path: path.to_path_buf(), header });
+    if total > limit {
+        return Err(MnistError::TooLarge { path: path.to_path_buf(), header, limit });
     }
     if let Some(len) = file_len
         && u64::try_from(total).ok() != Some(len)
@@ -546,7 +726,7 @@ pub fn parse_labels(bytes: &[u8], path: &Path) -> Result<Vec<usize>, MnistError>
 }
 
 /// Parses an image file and checks its kind and shape.
-fn check_images<'a>(bytes: &'a [u8], path: &Path) -> Result<idx::Idx<'a>, MnistError> {
+pub(crate) fn check_images<'a>(bytes: &'a [u8], path: &Path) -> Result<idx::Idx<'a>, MnistError> {
     let idx = parse_idx(bytes, path)?;
     match idx.dims() {
         [_, ROWS, COLS] if idx.dtype() == Dtype::U8 => Ok(idx),
@@ -816,7 +996,8 @@ mod tests {
         assert!(bomb.len() < 1 << 20);
 
         let mut reader = Counting { inner: MultiGzDecoder::new(&bomb[..]), count: 0 };
-        let err = read_idx_stream(&mut reader, Path::new("bomb.gz"), None).unwrap_err();
+        let err =
+            read_idx_stream(&mut reader, Path::new("bomb.gz"), None, MAX_FILE_BYTES).unwrap_err();
         assert!(matches!(err, MnistError::TrailingData { .. }), "{err:?}");
         assert_eq!(reader.count, 801);
 
@@ -931,6 +1112,21 @@ mod tests {
             err.to_string().starts_with(&format!("cannot read `{}`: ", nowhere.display())),
             "{err}"
         );
+    }
+
+    #[test]
+    fn parts_and_variants() {
+        let names = Part::ALL.map(Part::name);
+        assert_eq!(names, [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS]);
+        assert_eq!(
+            Part::ALL.map(Part::kind),
+            [Kind::Images, Kind::Labels, Kind::Images, Kind::Labels]
+        );
+        assert_eq!(Part::ALL.map(Part::count), [60_000, 60_000, 10_000, 10_000]);
+        assert_eq!(Variant::Mnist.to_string(), "MNIST");
+        assert_eq!(Variant::Mnist.dir_var(), DIR_VAR);
+        assert_eq!(Variant::Mnist.download_url(), DOWNLOAD_URL);
+        assert_eq!(Variant::Mnist.class_names()[7], "7");
     }
 
     #[test]
