@@ -30,13 +30,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut net = Xor::new(&mut rng);
     println!("{}\n", net.summary());
 
-    let mut sgd = Sgd::new(SgdConfig { lr: 0.5, momentum: 0.9, ..SgdConfig::default() })?;
-    let config = TrainConfig { epochs: 500, batch_size: 4, shuffle: false, seed: 0 };
-    train(&mut net, &BinaryCrossEntropy, &mut sgd, &data, None, &config, |r| {
-        if r.epoch % 100 == 0 {
-            println!("epoch {:>3}: loss {:.5}", r.epoch, r.train_loss);
-        }
-    })?;
+    let sgd = Sgd::new(SgdConfig { lr: 0.5, momentum: 0.9, ..SgdConfig::default() })?;
+    Trainer::new(BinaryCrossEntropy, sgd)
+        .epochs(500)
+        .batch_size(4)
+        .shuffle(false)
+        .progress(Progress::Silent)
+        .on_epoch(|r| {
+            if r.epoch % 100 == 0 {
+                println!("epoch {:>3}: loss {:.5}", r.epoch, r.train_loss);
+            }
+            Control::Continue
+        })
+        .fit(&mut net, &data, None)?;
 
     println!();
     for (x, t) in data.inputs().iter().zip(data.targets()) {

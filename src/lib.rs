@@ -9,18 +9,23 @@ pub use perceptra_runtime::*;
 /// What most programs need: `use perceptra::prelude::*;`.
 ///
 /// The `network!` macro, the traits whose methods generated networks have,
-/// the losses, `Sgd`, the training loop, nalgebra's vector types and a
-/// seedable random generator.
+/// the losses, `Sgd` and `Adam`, the `Trainer` and its settings, nalgebra's
+/// vector types and a seedable random generator.
 pub mod prelude {
     pub use crate::nalgebra::{SVector, Vector1, Vector2, Vector3, Vector4};
     pub use crate::network;
     pub use crate::rand::SeedableRng;
     pub use crate::rand_chacha::ChaCha8Rng;
+    #[cfg(feature = "alloc")]
+    pub use crate::{
+        Adam, AdamConfig, AdamW, AdamWConfig, Dataset, Gradients, NetworkExt, Optimizer, Sgd,
+        SgdConfig,
+    };
     pub use crate::{
         BceWithLogits, BinaryCrossEntropy, CrossEntropy, Loss, Mse, Network, NetworkMut,
     };
-    #[cfg(feature = "alloc")]
-    pub use crate::{Dataset, Gradients, NetworkExt, Optimizer, Sgd, SgdConfig};
     #[cfg(feature = "std")]
-    pub use crate::{TrainConfig, evaluate, train};
+    pub use crate::{
+        Checkpoints, Control, EarlyStopping, Metric, Progress, Trainer, WeightsExt, evaluate,
+    };
 }

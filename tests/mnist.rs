@@ -25,14 +25,13 @@ fn data() -> Option<mnist::Mnist<f32>> {
 fn one_epoch_of_sgd_learns_digits() {
     let Some(data) = data() else { return };
     let mut net = Mlp::new(&mut ChaCha8Rng::seed_from_u64(0));
-    let mut sgd = Sgd::with_lr(0.1).unwrap();
-    let config = TrainConfig { epochs: 1, ..TrainConfig::default() };
-    let reports =
-        train(&mut net, &CrossEntropy, &mut sgd, &data.train, Some(&data.test), &config, |r| {
-            println!("{r}");
-        })
+    let history = Trainer::new(CrossEntropy, Sgd::with_lr(0.1).unwrap())
+        .epochs(1)
+        .batch_size(32)
+        .progress(Progress::Lines)
+        .fit(&mut net, &data.train, Some(&data.test))
         .unwrap();
-    let accuracy = reports[0].valid_accuracy.unwrap();
+    let accuracy = history.epochs[0].valid_accuracy.unwrap();
     assert!(accuracy >= 0.935, "test accuracy after one epoch: {accuracy}");
     let eval = evaluate(&net, &CrossEntropy, &data.test).unwrap();
     assert_eq!(eval.accuracy, Some(accuracy));
@@ -46,12 +45,15 @@ fn a_seed_fixes_the_run() {
     let subset = Dataset::new(inputs[..3000].to_vec(), targets[..3000].to_vec()).unwrap();
     let run = |seed: u64| {
         let mut net = Mlp::new(&mut ChaCha8Rng::seed_from_u64(seed));
-        let mut sgd =
-            Sgd::new(SgdConfig { lr: 0.05, momentum: 0.9, ..SgdConfig::default() }).unwrap();
-        let config = TrainConfig { epochs: 2, batch_size: 64, shuffle: true, seed };
-        let reports =
-            train(&mut net, &CrossEntropy, &mut sgd, &subset, None, &config, |_| {}).unwrap();
-        (net.params().to_vec(), reports.iter().map(|r| r.train_loss).collect::<Vec<_>>())
+        let sgd = Sgd::new(SgdConfig { lr: 0.05, momentum: 0.9, ..SgdConfig::default() }).unwrap();
+        let history = Trainer::new(CrossEntropy, sgd)
+            .epochs(2)
+            .batch_size(64)
+            .seed(seed)
+            .progress(Progress::Silent)
+            .fit(&mut net, &subset, None)
+            .unwrap();
+        (net.params().to_vec(), history.epochs.iter().map(|r| r.train_loss).collect::<Vec<_>>())
     };
     let (a, b, c) = (run(3), run(3), run(4));
     assert!(a.0.iter().zip(&b.0).all(|(x, y)| x.to_bits() == y.to_bits()));

@@ -221,6 +221,8 @@ pub fn expand(model: &Model) -> TokenStream {
             pub const OUTPUT: usize = #output;
             /// Scalars of parameters.
             pub const PARAMS: usize = #params;
+            /// The layers, with their PyTorch tensor names, shapes and offsets.
+            pub const LAYERS: &'static [#rt::LayerInfo] = <Self as #rt::Network>::LAYERS;
         }
 
         #rt::if_alloc! {

@@ -12,6 +12,8 @@ impl Mnist {
     pub const OUTPUT: usize = 10;
     /// Scalars of parameters.
     pub const PARAMS: usize = 101770;
+    /// The layers, with their PyTorch tensor names, shapes and offsets.
+    pub const LAYERS: &'static [::perceptra::__private::LayerInfo] = <Self as ::perceptra::__private::Network>::LAYERS;
 }
 ::perceptra::__private::if_alloc! {
     impl Mnist { #[doc =

@@ -63,6 +63,15 @@ impl<T: Float, const N: usize> Loss<SVector<T, N>> for CrossEntropy {
         if class < N { Ok(()) } else { Err(TargetError::ClassOutOfRange { class, classes: N }) }
     }
 
+    fn target_rank(&self, y: &[T], &target: &usize) -> Option<usize> {
+        // A NaN output for the target ranks last.
+        let own = *y.get(target)?;
+        if own.as_f64().is_nan() {
+            return Some(y.len());
+        }
+        Some(y.iter().filter(|&&v| v > own).count())
+    }
+
     fn is_correct(&self, y: &[T], &target: &usize) -> Option<bool> {
         // An all-NaN output predicts no class.
         let number = y.get(target).is_some_and(|v| !v.as_f64().is_nan());

@@ -56,6 +56,14 @@ pub trait Loss<O: Vector> {
         let _ = (y, target);
         None
     }
+
+    /// For class targets, how many outputs of one sample rank above the
+    /// target's (0 when it is the top prediction), for top-k accuracy;
+    /// `None` when ranks do not apply.
+    fn target_rank(&self, y: &[O::Scalar], target: &Self::Target) -> Option<usize> {
+        let _ = (y, target);
+        None
+    }
 }
 
 /// A target a loss cannot take.
