@@ -21,6 +21,9 @@ pub struct EpochReport {
     /// Share of training samples predicted correctly during the epoch (in
     /// training mode); `None` when the loss has no notion of accuracy.
     pub train_accuracy: Option<f64>,
+    /// The `k` of the top-k figures, when they were asked for.
+    #[serde(default)]
+    pub k: Option<usize>,
     /// Share of training samples whose class is among the `k` highest
     /// outputs, when top-k accuracy was asked for.
     pub train_top_k: Option<f64>,
@@ -53,8 +56,9 @@ impl fmt::Display for EpochReport {
         if let Some(a) = self.train_accuracy {
             write!(f, "  acc {:6.2}%", 100.0 * a)?;
         }
+        let k = self.k.unwrap_or(0);
         if let Some(a) = self.train_top_k {
-            write!(f, "  top-k {:6.2}%", 100.0 * a)?;
+            write!(f, "  top-{k} {:6.2}%", 100.0 * a)?;
         }
         if let Some(l) = self.valid_loss {
             write!(f, "  val_loss {l:.4}")?;
@@ -63,7 +67,7 @@ impl fmt::Display for EpochReport {
             write!(f, "  val_acc {:6.2}%", 100.0 * a)?;
         }
         if let Some(a) = self.valid_top_k {
-            write!(f, "  val_top-k {:6.2}%", 100.0 * a)?;
+            write!(f, "  val_top-{k} {:6.2}%", 100.0 * a)?;
         }
         write!(
             f,

@@ -708,6 +708,7 @@ impl<L, O> Trainer<L, O> {
                 epochs: self.epochs,
                 train_loss: train_eval.loss,
                 train_accuracy: train_eval.accuracy,
+                k: self.top_k,
                 train_top_k: train_eval.top_k,
                 valid_loss: valid_eval.map(|e| e.loss),
                 valid_accuracy: valid_eval.and_then(|e| e.accuracy),

@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::println;
 use std::string::String;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -27,6 +28,8 @@ pub enum Progress {
 pub(crate) struct Display {
     mode: Progress,
     bar: Option<ProgressBar>,
+    steps: u64,
+    last_draw: Instant,
 }
 
 impl Display {
@@ -36,7 +39,7 @@ impl Display {
             Progress::Auto => Progress::Lines,
             other => other,
         };
-        Display { mode, bar: None }
+        Display { mode, bar: None, steps: 0, last_draw: Instant::now() }
     }
 
     /// A new epoch of `steps` steps begins.
@@ -51,22 +54,27 @@ impl Display {
         bar.set_style(style);
         bar.set_prefix(format_epoch(epoch, epochs));
         self.bar = Some(bar);
+        self.steps = 0;
     }
 
     /// A step ended; the figures so far in this epoch.
     pub fn step(&mut self, loss: f64, accuracy: Option<f64>, samples_per_second: f64) {
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-            // Redrawing the message costs a format; indicatif limits redraws.
-            if bar.position() % 16 == 0 || Some(bar.position()) == bar.length() {
-                let mut msg = format_figure("loss", loss);
-                if let Some(a) = accuracy {
-                    msg.push_str(&std::format!("  acc {:.2}%", 100.0 * a));
-                }
-                msg.push_str(&std::format!("  {samples_per_second:.0} samples/s"));
-                bar.set_message(msg);
-            }
+        let Some(bar) = &self.bar else { return };
+        self.steps += 1;
+        // Touch the bar ten times a second at most: a step can take
+        // microseconds, and each update takes a lock and a format.
+        if self.last_draw.elapsed() < Duration::from_millis(100) && Some(self.steps) != bar.length()
+        {
+            return;
         }
+        self.last_draw = Instant::now();
+        bar.set_position(self.steps);
+        let mut msg = format_figure("loss", loss);
+        if let Some(a) = accuracy {
+            msg.push_str(&std::format!("  acc {:.2}%", 100.0 * a));
+        }
+        msg.push_str(&std::format!("  {samples_per_second:.0}/s"));
+        bar.set_message(msg);
     }
 
     /// The epoch ended.

@@ -128,6 +128,16 @@ impl<T: Float> Moments<T> {
         let b2 = T::of_f64(beta2);
         let w2 = T::of_f64(1.0 - beta2);
         let eps = T::of_f64(c.eps);
+        if c.weight_decay == 0.0 && !c.amsgrad {
+            // The common case, in one branch-free pass that vectorises.
+            let moments = self.exp_avg.iter_mut().zip(self.exp_avg_sq.iter_mut());
+            for ((p, &g), (m, v)) in params.iter_mut().zip(grads).zip(moments) {
+                *m = lerp(*m, g, w1);
+                *v = *v * b2 + w2 * g * g;
+                *p += step_size * *m / (v.sqrt() / bias_correction2_sqrt + eps);
+            }
+            return;
+        }
         for (i, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
             let mut g = g;
             if c.weight_decay != 0.0 {
