@@ -75,10 +75,10 @@ where
     L: Loss<N::Output>,
 {
     let n = targets.len();
-    let mut acts = vec![f64::NAN; N::ACTIVATIONS * n];
+    let mut acts = vec![f64::NAN; N::forward_len(n)];
     net.forward_slices(x, &mut acts, Mode::Eval);
-    let mut scratch = vec![f64::NAN; 2 * N::WIDEST * n];
-    let y = &acts[(N::ACTIVATIONS - N::OUTPUT) * n..];
+    let mut scratch = vec![f64::NAN; N::backward_len(n)];
+    let y = N::outputs(&acts, n);
     let value = loss.loss_grad(y, targets, &mut scratch[..N::OUTPUT * n]);
     let mut grads = vec![0.0; N::PARAMS];
     let mut dx = vec![f64::NAN; x.len()];

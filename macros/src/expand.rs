@@ -85,6 +85,17 @@ pub fn expand(model: &Model) -> TokenStream {
     let t = format_ident!("{}", model.scalar.name());
     let (input, output, params) = (lit(model.input), lit(model.output()), lit(model.params));
     let (activations, widest) = (lit(model.activations), lit(model.widest));
+    // The largest scratch any layer asks for, as the runtime computes it.
+    let scratch_terms = model.layers.iter().map(|l| {
+        let (ty, i, o) = (runtime_type(l.kind), lit(l.input), lit(l.output));
+        quote!(<#ty as Layer<#t, #i, #o>>::SCRATCH)
+    });
+    let scratch = quote! {{
+        use ::perceptra::__private::*;
+        let mut __max = 0;
+        #( if #scratch_terms > __max { __max = #scratch_terms; } )*
+        __max
+    }};
     let name = ident.to_string();
     let wires: Vec<Wiring> = model.layers.iter().map(|l| wiring(model, l)).collect();
 
@@ -141,9 +152,14 @@ pub fn expand(model: &Model) -> TokenStream {
     });
     let last = format_ident!("__x{}", wires.len());
 
-    // forward_slices: every layer's output into its own part of `__acts`.
+    // forward_slices: every layer's output into its own part of `__acts`,
+    // the rest of which is the layers' scratch.
+    let take_outputs = wires.iter().enumerate().map(|(i, w)| {
+        let (a, out) = (format_ident!("__a{}", i), &w.out);
+        quote!(let #a = take_mut(&mut __acts, #out * __n);)
+    });
     let forward_batch = wires.iter().enumerate().map(|(i, w)| {
-        let Wiring { call, value, params, out, .. } = w;
+        let Wiring { call, value, params, .. } = w;
         let x = if i == 0 {
             quote!(__x)
         } else {
@@ -152,10 +168,7 @@ pub fn expand(model: &Model) -> TokenStream {
         };
         let a = format_ident!("__a{}", i);
         let index = lit(i);
-        quote! {
-            let #a = take_mut(&mut __acts, #out * __n);
-            #call::forward_batch(#value, #params, #x, #a, __mode.layer(#index));
-        }
+        quote!(#call::forward_batch(#value, #params, #x, #a, __scratch, __mode.layer(#index));)
     });
 
     // backward_slices: the layers in reverse, ∂L/∂y and ∂L/∂x alternating
@@ -194,6 +207,7 @@ pub fn expand(model: &Model) -> TokenStream {
                 &#dy[..#out * __n],
                 #dx,
                 #grads,
+                __scratch,
             );
         }
     });
@@ -273,6 +287,7 @@ pub fn expand(model: &Model) -> TokenStream {
             const PARAMS: usize = #params;
             const ACTIVATIONS: usize = #activations;
             const WIDEST: usize = #widest;
+            const SCRATCH: usize = #scratch;
             const LAYERS: &'static [#rt::LayerInfo] = &[#(#layer_infos),*];
 
             #[inline]
@@ -298,6 +313,8 @@ pub fn expand(model: &Model) -> TokenStream {
                 let __p = Network::params(self);
                 let __n = __x.len() / #input;
                 let mut __acts = __acts;
+                #(#take_outputs)*
+                let __scratch = __acts;
                 #(#forward_batch)*
             }
 
@@ -315,7 +332,8 @@ pub fn expand(model: &Model) -> TokenStream {
                 let __n = __x.len() / #input;
                 let mut __acts = __acts;
                 #(#take_acts)*
-                let (__d0, __d1) = __scratch.split_at_mut(#widest * __n);
+                let (__d0, __scratch) = __scratch.split_at_mut(#widest * __n);
+                let (__d1, __scratch) = __scratch.split_at_mut(#widest * __n);
                 #(#backward)*
             }
         }

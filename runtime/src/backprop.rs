@@ -118,13 +118,12 @@ where
         grads.len(),
         N::PARAMS
     );
-    let buf = ws.take(n * (N::ACTIVATIONS + 2 * N::WIDEST));
-    let (acts, scratch) = buf.split_at_mut(n * N::ACTIVATIONS);
+    let buf = ws.take(N::forward_len(n) + N::backward_len(n));
+    let (acts, scratch) = buf.split_at_mut(N::forward_len(n));
     net.forward_slices(x, acts, mode);
-    let y = &acts[(N::ACTIVATIONS - N::OUTPUT) * n..];
-    let value = loss.loss_grad(y, targets, &mut scratch[..N::OUTPUT * n]);
+    let value = loss.loss_grad(N::outputs(acts, n), targets, &mut scratch[..N::OUTPUT * n]);
     net.backward_slices(x, acts, scratch, grads, None, mode);
-    (value, &buf[(N::ACTIVATIONS - N::OUTPUT) * n..N::ACTIVATIONS * n])
+    (value, N::outputs(buf, n))
 }
 
 /// Batched inference and backpropagation for every [`Network`].
@@ -197,12 +196,11 @@ pub trait NetworkExt: Network {
         let x: &[Self::Scalar] = bytemuck::cast_slice(inputs);
         let y: &mut [Self::Scalar] = bytemuck::cast_slice_mut(outputs);
         let chunk = CHUNK.min(inputs.len()).max(1);
-        let acts = workspace.take(chunk * Self::ACTIVATIONS);
+        let acts = workspace.take(Self::forward_len(chunk));
         for (x, y) in x.chunks(chunk * Self::INPUT).zip(y.chunks_mut(chunk * Self::OUTPUT)) {
             let n = x.len() / Self::INPUT;
-            let acts = &mut acts[..n * Self::ACTIVATIONS];
             self.forward_slices(x, acts, Mode::Eval);
-            y.copy_from_slice(&acts[(Self::ACTIVATIONS - Self::OUTPUT) * n..]);
+            y.copy_from_slice(Self::outputs(acts, n));
         }
     }
 }

@@ -88,16 +88,19 @@ where
     let n = x.len() / IN;
     let c = weights(OUT * n);
     let mut y = vec![0.0; OUT * n];
+    let mut scratch = vec![0.0; L::SCRATCH];
     let mut objective = |p: &[f64], x: &[f64]| {
-        layer.forward_batch(p, x, &mut y, mode);
+        layer.forward_batch(p, x, &mut y, &mut scratch, mode);
         y.iter().zip(&c).map(|(y, c)| y * c).sum::<f64>()
     };
 
     let mut out = vec![0.0; OUT * n];
-    layer.forward_batch(params, x, &mut out, mode);
+    let mut scratch = vec![0.0; L::SCRATCH];
+    layer.forward_batch(params, x, &mut out, &mut scratch, mode);
     let mut dx = vec![0.0; IN * n];
     let mut grads = vec![0.0; params.len()];
-    layer.backward_batch(params, Saved { x, y: &out, mode }, &c, Some(&mut dx), &mut grads);
+    let saved = Saved { x, y: &out, mode };
+    layer.backward_batch(params, saved, &c, Some(&mut dx), &mut grads, &mut scratch);
 
     let (mut p, mut xv) = (params.to_vec(), x.to_vec());
     let mut result = Vec::with_capacity(p.len() + xv.len());
@@ -128,16 +131,16 @@ where
 {
     let n = targets.len();
     let mode = Mode::Train { seed: 0x5eed };
-    let mut acts = vec![0.0; n * N::ACTIVATIONS];
+    let mut acts = vec![0.0; N::forward_len(n)];
     let mean_loss = |net: &N, x: &[f64], acts: &mut [f64]| {
         net.forward_slices(x, acts, mode);
-        loss.loss(&acts[(N::ACTIVATIONS - N::OUTPUT) * n..], targets)
+        loss.loss(N::outputs(acts, n), targets)
     };
 
     let x: Vec<f64> = bytemuck::cast_slice(inputs).to_vec();
     net.forward_slices(&x, &mut acts, mode);
-    let mut scratch = vec![0.0; 2 * N::WIDEST * n];
-    let y = &acts[(N::ACTIVATIONS - N::OUTPUT) * n..];
+    let mut scratch = vec![0.0; N::backward_len(n)];
+    let y = N::outputs(&acts, n);
     loss.loss_grad(y, targets, &mut scratch[..N::OUTPUT * n]);
     let mut grads = vec![0.0; N::PARAMS];
     let mut dx = vec![0.0; x.len()];

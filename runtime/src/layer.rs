@@ -65,6 +65,10 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize> {
     /// Number of scalar parameters, in PyTorch's `state_dict` order.
     const PARAMS: usize;
 
+    /// Scratch scalars the batched passes need (an im2col buffer, say),
+    /// whatever the batch size.
+    const SCRATCH: usize = 0;
+
     /// Initialises `params` (`PARAMS` long).
     fn init<R: Rng + ?Sized>(&self, params: &mut [T], rng: &mut R) {
         let _ = (params, rng);
@@ -73,14 +77,15 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize> {
     /// One sample, inference mode, no allocation.
     fn forward(&self, params: &[T], x: &SVector<T, IN>) -> SVector<T, OUT>;
 
-    /// A batch: reads `x` (`[IN, n]`), overwrites `y` (`[OUT, n]`).
-    fn forward_batch(&self, params: &[T], x: &[T], y: &mut [T], mode: Mode);
+    /// A batch: reads `x` (`[IN, n]`), overwrites `y` (`[OUT, n]`), using
+    /// `scratch` (at least `SCRATCH` long, contents unspecified).
+    fn forward_batch(&self, params: &[T], x: &[T], y: &mut [T], scratch: &mut [T], mode: Mode);
 
     /// Backward pass of a batch.
     ///
     /// Given `dy` = ∂L/∂y (`[OUT, n]`), adds ∂L/∂params into `grads`
     /// (`PARAMS` long, accumulating) and, when `dx` is given, overwrites it
-    /// with ∂L/∂x (`[IN, n]`).
+    /// with ∂L/∂x (`[IN, n]`), using `scratch` (at least `SCRATCH` long).
     fn backward_batch(
         &self,
         params: &[T],
@@ -88,5 +93,6 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize> {
         dy: &[T],
         dx: Option<&mut [T]>,
         grads: &mut [T],
+        scratch: &mut [T],
     );
 }

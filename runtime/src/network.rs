@@ -103,9 +103,11 @@ pub trait Network {
     /// Scalars per sample that [`Network::forward_slices`] stores: the sum of
     /// every layer's output width.
     const ACTIVATIONS: usize;
-    /// The widest layer output; [`Network::backward_slices`] needs
-    /// `2 · WIDEST` scratch scalars per sample.
+    /// The widest layer output.
     const WIDEST: usize;
+    /// Scratch scalars the layers themselves need in a batched pass (im2col
+    /// buffers), whatever the batch size.
+    const SCRATCH: usize;
     /// The layers, in order.
     const LAYERS: &'static [LayerInfo];
 
@@ -121,16 +123,15 @@ pub trait Network {
 
     /// A batch through the network.
     ///
-    /// `x` is `[INPUT, n]`; `acts` (at least `ACTIVATIONS · n` long) receives
-    /// every layer's output, layer after layer, each `[width, n]`: the last
-    /// `OUTPUT · n` scalars of the first `ACTIVATIONS · n` are the network's
-    /// output.
+    /// `x` is `[INPUT, n]`; `acts` (at least [`Network::forward_len`]`(n)`
+    /// long) receives every layer's output, layer after layer, each
+    /// `[width, n]` (see [`Network::outputs`]); what follows them is scratch.
     fn forward_slices(&self, x: &[Self::Scalar], acts: &mut [Self::Scalar], mode: Mode);
 
     /// The backward pass of a batch that [`Network::forward_slices`] ran.
     ///
-    /// `scratch` is at least `2 · WIDEST · n` long and starts with ∂L/∂y
-    /// (`[OUTPUT, n]`); its contents are destroyed. Adds ∂L/∂params into
+    /// `scratch` is at least [`Network::backward_len`]`(n)` long and starts
+    /// with ∂L/∂y (`[OUTPUT, n]`); its contents are destroyed. Adds ∂L/∂params into
     /// `grads` (`PARAMS` long, accumulating, like PyTorch's `.grad`), and when
     /// `dx` is given overwrites it with ∂L/∂x (`[INPUT, n]`). `mode` must be
     /// the forward pass's.
@@ -143,6 +144,22 @@ pub trait Network {
         dx: Option<&mut [Self::Scalar]>,
         mode: Mode,
     );
+
+    /// Scalars `acts` needs for a forward pass of `n` samples.
+    fn forward_len(n: usize) -> usize {
+        Self::ACTIVATIONS * n + Self::SCRATCH
+    }
+
+    /// Scalars `scratch` needs for a backward pass of `n` samples.
+    fn backward_len(n: usize) -> usize {
+        2 * Self::WIDEST * n + Self::SCRATCH
+    }
+
+    /// The network's outputs (`[OUTPUT, n]`) in `acts` after a forward pass
+    /// of `n` samples.
+    fn outputs(acts: &[Self::Scalar], n: usize) -> &[Self::Scalar] {
+        &acts[(Self::ACTIVATIONS - Self::OUTPUT) * n..Self::ACTIVATIONS * n]
+    }
 
     /// A Keras-like table of the layers, their output shapes and parameter counts.
     fn summary(&self) -> Summary {

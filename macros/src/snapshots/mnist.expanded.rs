@@ -69,6 +69,20 @@ for Mnist<__S> {
     const PARAMS: usize = 101770;
     const ACTIVATIONS: usize = 266;
     const WIDEST: usize = 128;
+    const SCRATCH: usize = {
+        use ::perceptra::__private::*;
+        let mut __max = 0;
+        if <Dense as Layer<f32, 784, 128>>::SCRATCH > __max {
+            __max = <Dense as Layer<f32, 784, 128>>::SCRATCH;
+        }
+        if <Relu as Layer<f32, 128, 128>>::SCRATCH > __max {
+            __max = <Relu as Layer<f32, 128, 128>>::SCRATCH;
+        }
+        if <Dense as Layer<f32, 128, 10>>::SCRATCH > __max {
+            __max = <Dense as Layer<f32, 128, 10>>::SCRATCH;
+        }
+        __max
+    };
     const LAYERS: &'static [::perceptra::__private::LayerInfo] = &[
         ::perceptra::__private::LayerInfo {
             index: 0,
@@ -156,19 +170,31 @@ for Mnist<__S> {
         let __n = __x.len() / 784;
         let mut __acts = __acts;
         let __a0 = take_mut(&mut __acts, 128 * __n);
+        let __a1 = take_mut(&mut __acts, 128 * __n);
+        let __a2 = take_mut(&mut __acts, 10 * __n);
+        let __scratch = __acts;
         Layer::<
             f32,
             784,
             128,
-        >::forward_batch(&Dense, &__p[0..100480], __x, __a0, __mode.layer(0));
-        let __a1 = take_mut(&mut __acts, 128 * __n);
-        Layer::<f32, 128, 128>::forward_batch(&Relu, &[], __a0, __a1, __mode.layer(1));
-        let __a2 = take_mut(&mut __acts, 10 * __n);
+        >::forward_batch(&Dense, &__p[0..100480], __x, __a0, __scratch, __mode.layer(0));
+        Layer::<
+            f32,
+            128,
+            128,
+        >::forward_batch(&Relu, &[], __a0, __a1, __scratch, __mode.layer(1));
         Layer::<
             f32,
             128,
             10,
-        >::forward_batch(&Dense, &__p[100480..101770], __a1, __a2, __mode.layer(2));
+        >::forward_batch(
+            &Dense,
+            &__p[100480..101770],
+            __a1,
+            __a2,
+            __scratch,
+            __mode.layer(2),
+        );
     }
     fn backward_slices(
         &self,
@@ -186,7 +212,8 @@ for Mnist<__S> {
         let __a0 = take(&mut __acts, 128 * __n);
         let __a1 = take(&mut __acts, 128 * __n);
         let __a2 = take(&mut __acts, 10 * __n);
-        let (__d0, __d1) = __scratch.split_at_mut(128 * __n);
+        let (__d0, __scratch) = __scratch.split_at_mut(128 * __n);
+        let (__d1, __scratch) = __scratch.split_at_mut(128 * __n);
         Layer::<
             f32,
             128,
@@ -202,6 +229,7 @@ for Mnist<__S> {
             &__d0[..10 * __n],
             ::core::option::Option::Some(&mut __d1[..128 * __n]),
             &mut __grads[100480..101770],
+            __scratch,
         );
         Layer::<
             f32,
@@ -218,6 +246,7 @@ for Mnist<__S> {
             &__d1[..128 * __n],
             ::core::option::Option::Some(&mut __d0[..128 * __n]),
             &mut [],
+            __scratch,
         );
         Layer::<
             f32,
@@ -234,6 +263,7 @@ for Mnist<__S> {
             &__d0[..128 * __n],
             __dx,
             &mut __grads[0..100480],
+            __scratch,
         );
     }
 }

@@ -333,9 +333,9 @@ where
     let x: &[N::Scalar] = bytemuck::cast_slice(inputs);
     for (x, t) in x.chunks(CHUNK * N::INPUT).zip(targets.chunks(CHUNK)) {
         let n = t.len();
-        let acts = ws.take(n * N::ACTIVATIONS);
+        let acts = ws.take(N::forward_len(n));
         net.forward_slices(x, acts, Mode::Eval);
-        let y = &acts[(N::ACTIVATIONS - N::OUTPUT) * n..];
+        let y = N::outputs(acts, n);
         let mean = loss.loss(y, t).as_f64();
         tally.add::<N, L>(loss, top_k, mean, y, t);
     }

@@ -22,7 +22,7 @@ macro_rules! elementwise_layer {
                 x.map(|v| Elementwise::apply(self, v))
             }
 
-            fn forward_batch(&self, _params: &[T], x: &[T], y: &mut [T], _mode: Mode) {
+            fn forward_batch(&self, _params: &[T], x: &[T], y: &mut [T], _scratch: &mut [T], _mode: Mode) {
                 for (y, &x) in y.iter_mut().zip(x) {
                     *y = Elementwise::apply(self, x);
                 }
@@ -35,6 +35,7 @@ macro_rules! elementwise_layer {
                 dy: &[T],
                 dx: Option<&mut [T]>,
                 _grads: &mut [T],
+                _scratch: &mut [T],
             ) {
                 let Some(dx) = dx else { return };
                 for (((dx, &dy), &x), &y) in dx.iter_mut().zip(dy).zip(saved.x).zip(saved.y) {
@@ -172,7 +173,7 @@ mod tests {
     fn apply<T: Float, L: Layer<T, 1, 1>>(layer: &L, xs: &[f64]) -> Vec<T> {
         let x: Vec<T> = xs.iter().map(|&v| T::of_f64(v)).collect();
         let mut y = vec![T::zero(); x.len()];
-        layer.forward_batch(&[], &x, &mut y, Mode::Eval);
+        layer.forward_batch(&[], &x, &mut y, &mut [], Mode::Eval);
         for (&x, &y) in x.iter().zip(&y) {
             let single = layer.forward(&[], &SVector::from([x]))[0];
             assert!(
@@ -190,7 +191,7 @@ mod tests {
         let ones = vec![T::one(); x.len()];
         let mut dx = vec![T::of_f64(f64::NAN); x.len()];
         let saved = Saved { x: &x, y: &y, mode: Mode::Eval };
-        layer.backward_batch(&[], saved, &ones, Some(&mut dx), &mut []);
+        layer.backward_batch(&[], saved, &ones, Some(&mut dx), &mut [], &mut []);
         dx
     }
 
@@ -402,6 +403,7 @@ mod tests {
             Saved { x: &x, y: &y, mode: Mode::Eval },
             &[1.0, 1.0],
             None,
+            &mut [],
             &mut [],
         );
     }

@@ -53,7 +53,7 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense {
         weight_t::<T, IN, OUT>(params).tr_mul(x) + bias::<T, IN, OUT>(params)
     }
 
-    fn forward_batch(&self, params: &[T], x: &[T], y: &mut [T], _mode: Mode) {
+    fn forward_batch(&self, params: &[T], x: &[T], y: &mut [T], _scratch: &mut [T], _mode: Mode) {
         let n = x.len() / IN;
         let (w, b) = params[..IN * OUT + OUT].split_at(IN * OUT);
         for column in y.chunks_exact_mut(OUT) {
@@ -76,6 +76,7 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense {
         dy: &[T],
         dx: Option<&mut [T]>,
         grads: &mut [T],
+        _scratch: &mut [T],
     ) {
         let n = dy.len() / OUT;
         let (dw, db) = grads[..IN * OUT + OUT].split_at_mut(IN * OUT);
@@ -120,7 +121,7 @@ mod tests {
 
     fn forward_batch<const IN: usize, const OUT: usize>(params: &[f64], x: &[f64]) -> Vec<f64> {
         let mut y = vec![f64::NAN; OUT * x.len() / IN];
-        Layer::<f64, IN, OUT>::forward_batch(&Dense, params, x, &mut y, Mode::Eval);
+        Layer::<f64, IN, OUT>::forward_batch(&Dense, params, x, &mut y, &mut [], Mode::Eval);
         y
     }
 
@@ -149,7 +150,15 @@ mod tests {
         let mut dx = vec![f64::NAN; 4]; // overwritten, never read
         let mut grads = vec![0.0; 9];
         let saved = Saved { x: &x, y: &y, mode: Mode::Eval };
-        Layer::<f64, 2, 3>::backward_batch(&Dense, &TINY, saved, &dy, Some(&mut dx), &mut grads);
+        Layer::<f64, 2, 3>::backward_batch(
+            &Dense,
+            &TINY,
+            saved,
+            &dy,
+            Some(&mut dx),
+            &mut grads,
+            &mut [],
+        );
         #[rustfmt::skip]
         let expected_grads = [
             2.0, -1.0 - 1.0,   // row 0: 1·[2, −1] + (−1)·[0, 1]
@@ -214,7 +223,15 @@ mod tests {
         for _ in 0..times {
             let saved = Saved { x: &x, y: &y, mode: Mode::Eval };
             let dx = if want_dx { Some(&mut dx[..]) } else { None };
-            Layer::<f64, IN, OUT>::backward_batch(&Dense, &params, saved, &dy, dx, &mut grads);
+            Layer::<f64, IN, OUT>::backward_batch(
+                &Dense,
+                &params,
+                saved,
+                &dy,
+                dx,
+                &mut grads,
+                &mut [],
+            );
         }
         grads
     }
@@ -284,7 +301,7 @@ mod tests {
         let params32: Vec<f32> = params.iter().map(|&v| v as f32).collect();
         let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let mut y32 = vec![0.0f32; 6 * 9];
-        Layer::<f32, 7, 6>::forward_batch(&Dense, &params32, &x32, &mut y32, Mode::Eval);
+        Layer::<f32, 7, 6>::forward_batch(&Dense, &params32, &x32, &mut y32, &mut [], Mode::Eval);
         for (i, (&a, &e)) in y32.iter().zip(&expected).enumerate() {
             assert!((f64::from(a) - e).abs() <= 1e-5 * (1.0 + e.abs()), "{i}: f32 {a}, f64 {e}");
         }

@@ -45,7 +45,7 @@ impl<T: Float, const N: usize> Layer<T, N, N> for Dropout {
         *x
     }
 
-    fn forward_batch(&self, _params: &[T], x: &[T], y: &mut [T], mode: Mode) {
+    fn forward_batch(&self, _params: &[T], x: &[T], y: &mut [T], _scratch: &mut [T], mode: Mode) {
         self.apply(x, y, mode);
     }
 
@@ -56,6 +56,7 @@ impl<T: Float, const N: usize> Layer<T, N, N> for Dropout {
         dy: &[T],
         dx: Option<&mut [T]>,
         _grads: &mut [T],
+        _scratch: &mut [T],
     ) {
         if let Some(dx) = dx {
             self.apply(dy, dx, saved.mode);
@@ -74,7 +75,7 @@ mod tests {
 
     fn run(p: f64, x: &[f64], mode: Mode) -> Vec<f64> {
         let mut y = vec![f64::NAN; x.len()];
-        Layer::<f64, 4, 4>::forward_batch(&Dropout { p }, &[], x, &mut y, mode);
+        Layer::<f64, 4, 4>::forward_batch(&Dropout { p }, &[], x, &mut y, &mut [], mode);
         y
     }
 
@@ -144,6 +145,7 @@ mod tests {
             &dy,
             Some(&mut dx),
             &mut [],
+            &mut [],
         );
         for i in 0..dx.len() {
             let expected = if y[i] == 0.0 { 0.0 } else { dy[i] / 0.6 };
@@ -161,6 +163,7 @@ mod tests {
             saved,
             &dy,
             Some(&mut dx),
+            &mut [],
             &mut [],
         );
         assert_eq!(dx, dy);

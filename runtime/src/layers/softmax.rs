@@ -39,7 +39,7 @@ impl<T: Float, const N: usize> Layer<T, N, N> for Softmax {
         y
     }
 
-    fn forward_batch(&self, _params: &[T], x: &[T], y: &mut [T], _mode: Mode) {
+    fn forward_batch(&self, _params: &[T], x: &[T], y: &mut [T], _scratch: &mut [T], _mode: Mode) {
         for (x, y) in x.chunks_exact(N).zip(y.chunks_exact_mut(N)) {
             softmax_into(x, y);
         }
@@ -52,6 +52,7 @@ impl<T: Float, const N: usize> Layer<T, N, N> for Softmax {
         dy: &[T],
         dx: Option<&mut [T]>,
         _grads: &mut [T],
+        _scratch: &mut [T],
     ) {
         let Some(dx) = dx else { return };
         let samples = saved.y.chunks_exact(N).zip(dy.chunks_exact(N));
@@ -76,7 +77,7 @@ mod tests {
     fn batch<T: Float, const N: usize>(x: &[f64]) -> Vec<T> {
         let x: Vec<T> = x.iter().map(|&v| T::of_f64(v)).collect();
         let mut y = vec![T::zero(); x.len()];
-        Layer::<T, N, N>::forward_batch(&Softmax, &[], &x, &mut y, Mode::Eval);
+        Layer::<T, N, N>::forward_batch(&Softmax, &[], &x, &mut y, &mut [], Mode::Eval);
         for (x, y) in x.chunks(N).zip(y.chunks(N)) {
             let single = Layer::<T, N, N>::forward(&Softmax, &[], &SVector::from_column_slice(x));
             assert_eq!(single.as_slice(), y, "forward and forward_batch differ");
@@ -136,12 +137,21 @@ mod tests {
             &[1.0, 0.0, 0.0],
             Some(&mut dx),
             &mut [],
+            &mut [],
         );
         assert_close(dx[0], 0.08192506906499322, 1e-14);
         assert_close(dx[1], -0.022033044520174298, 1e-14);
         assert_close(dx[2], -0.059892024544818935, 1e-14);
         // A constant ∂L/∂y changes nothing: softmax is invariant to shifts.
-        Layer::<f64, 3, 3>::backward_batch(&Softmax, &[], saved, &[2.0; 3], Some(&mut dx), &mut []);
+        Layer::<f64, 3, 3>::backward_batch(
+            &Softmax,
+            &[],
+            saved,
+            &[2.0; 3],
+            Some(&mut dx),
+            &mut [],
+            &mut [],
+        );
         assert!(dx.iter().all(|d| d.abs() < 1e-15), "{dx:?}");
     }
 
