@@ -150,7 +150,7 @@ where
         None => trainer.fit(&mut net, &data.train, Some(&data.test))?,
     };
 
-    let seconds: f64 = history.epochs.iter().map(|r| r.seconds).sum();
+    let seconds = history.epochs.iter().fold(0.0, |s, r| s + r.seconds);
     let epochs = history.epochs.len().max(1);
     println!("training time: {seconds:.1} s, {:.2} s per epoch", seconds / epochs as f64);
     if let Some(stem) = &args.plot {

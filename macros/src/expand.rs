@@ -10,7 +10,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::ast;
-use crate::check::{Kind, Layer, Model};
+use crate::check::{Dims, Kind, Layer, Model};
 
 /// Unsuffixed integer literal: `784`, not `784usize`.
 fn lit(n: usize) -> Literal {
@@ -21,30 +21,75 @@ fn lit(n: usize) -> Literal {
 ///
 /// Generated bodies start with `use ::perceptra::__private::*;`, so these
 /// short names resolve to the runtime's whatever the user's module holds.
-fn runtime_type(kind: Kind) -> TokenStream {
-    match kind {
+///
+/// Convolutions and pooling carry every size the macro computed as const
+/// parameters (`Conv2d<IN, OUT, C, H, W, O, K, S, P>`); the runtime checks
+/// them against each other when it compiles.
+fn runtime_type(layer: &Layer) -> TokenStream {
+    let (i, o) = (lit(layer.input.len()), lit(layer.output.len()));
+    let image = |d: Dims| match d {
+        Dims::Image { c, h, w } => (lit(c), lit(h), lit(w)),
+        Dims::Flat(n) => (lit(1), lit(1), lit(n)),
+    };
+    match layer.kind {
         Kind::Dense => quote!(Dense),
+        Kind::Conv2d { out, window } => {
+            let (c, h, w) = image(layer.input);
+            let (out, k, s, p) = (lit(out), lit(window.k), lit(window.s), lit(window.p));
+            quote!(Conv2d<#i, #o, #c, #h, #w, #out, #k, #s, #p>)
+        }
+        Kind::MaxPool2d(window) | Kind::AvgPool2d(window) => {
+            let (c, h, w) = image(layer.input);
+            let (k, s) = (lit(window.k), lit(window.s));
+            let ty = if let Kind::MaxPool2d(_) = layer.kind {
+                quote!(MaxPool2d)
+            } else {
+                quote!(AvgPool2d)
+            };
+            quote!(#ty<#i, #o, #c, #h, #w, #k, #s>)
+        }
+        Kind::Flatten => quote!(Flatten),
         Kind::Relu => quote!(Relu),
         Kind::LeakyRelu { .. } => quote!(LeakyRelu),
         Kind::Sigmoid => quote!(Sigmoid),
         Kind::Tanh => quote!(Tanh),
         Kind::Softplus => quote!(Softplus),
         Kind::Softmax => quote!(Softmax),
+        Kind::Step => quote!(Step),
+        Kind::Elu { .. } => quote!(Elu),
+        Kind::Bru { .. } => quote!(Bru),
         Kind::Dropout { .. } => quote!(Dropout),
     }
 }
 
 /// The runtime value of a layer, e.g. `Dense` or `Dropout { p: 0.5 }`.
-fn runtime_layer(kind: Kind) -> TokenStream {
-    let ty = runtime_type(kind);
-    match kind {
+fn runtime_layer(layer: &Layer) -> TokenStream {
+    let ty = runtime_type(layer);
+    let f = Literal::f64_suffixed;
+    match layer.kind {
         Kind::LeakyRelu { slope } => {
-            let slope = Literal::f64_suffixed(slope);
+            let slope = f(slope);
             quote!(#ty { slope: #slope })
         }
+        Kind::Elu { alpha } => {
+            let alpha = f(alpha);
+            quote!(#ty { alpha: #alpha })
+        }
+        Kind::Bru { r } => {
+            let r = f(r);
+            quote!(#ty { r: #r })
+        }
         Kind::Dropout { p } => {
-            let p = Literal::f64_suffixed(p);
+            let p = f(p);
             quote!(#ty { p: #p })
+        }
+        // A unit struct with const parameters is named with a turbofish.
+        Kind::Conv2d { .. } | Kind::MaxPool2d(_) | Kind::AvgPool2d(_) => {
+            let tokens: Vec<proc_macro2::TokenTree> = ty.into_iter().collect();
+            let (name, generics) = tokens.split_at(1);
+            let (name, generics): (TokenStream, TokenStream) =
+                (name.iter().cloned().collect(), generics.iter().cloned().collect());
+            quote!(#name::#generics)
         }
         _ => ty,
     }
@@ -66,8 +111,8 @@ struct Wiring {
 
 fn wiring(model: &Model, layer: &Layer) -> Wiring {
     let t = format_ident!("{}", model.scalar.name());
-    let (i, o) = (lit(layer.input), lit(layer.output));
-    let value = runtime_layer(layer.kind);
+    let (i, o) = (lit(layer.input.len()), lit(layer.output.len()));
+    let value = runtime_layer(layer);
     // Errors in the runtime's impls point at the user's layer.
     let call = quote_spanned!(layer.name.span()=> Layer::<#t, #i, #o>);
     let (start, end) = (lit(layer.offset), lit(layer.offset + layer.params));
@@ -76,18 +121,19 @@ fn wiring(model: &Model, layer: &Layer) -> Wiring {
     } else {
         (quote!(&__p[#start..#end]), quote!(&mut __grads[#start..#end]))
     };
-    Wiring { call, value: quote!(&#value), params, grads, out: lit(layer.output) }
+    Wiring { call, value: quote!(&#value), params, grads, out: lit(layer.output.len()) }
 }
 
 pub fn expand(model: &Model) -> TokenStream {
     let ast::Network { attrs, vis, ident, .. } = model.decl;
     let rt = quote!(::perceptra::__private);
     let t = format_ident!("{}", model.scalar.name());
-    let (input, output, params) = (lit(model.input), lit(model.output()), lit(model.params));
+    let (input, output, params) = (lit(model.input.len()), lit(model.output()), lit(model.params));
+    let input_shape = model.input.to_vec().into_iter().map(lit);
     let (activations, widest) = (lit(model.activations), lit(model.widest));
     // The largest scratch any layer asks for, as the runtime computes it.
     let scratch_terms = model.layers.iter().map(|l| {
-        let (ty, i, o) = (runtime_type(l.kind), lit(l.input), lit(l.output));
+        let (ty, i, o) = (runtime_type(l), lit(l.input.len()), lit(l.output.len()));
         quote!(<#ty as Layer<#t, #i, #o>>::SCRATCH)
     });
     let scratch = quote! {{
@@ -109,7 +155,7 @@ pub fn expand(model: &Model) -> TokenStream {
 
     let layer_infos = model.layers.iter().map(|l| {
         let (index, kind, label) = (lit(l.index), l.kind.name(), l.kind.label(l.input, l.output));
-        let (out, count) = (lit(l.output), lit(l.params));
+        let (out, count) = (l.output.to_vec().into_iter().map(lit), lit(l.params));
         let mut offset = l.offset;
         let tensors = l.kind.tensors(l.input, l.output).into_iter().map(|(suffix, shape)| {
             let len: usize = shape.iter().product();
@@ -121,7 +167,7 @@ pub fn expand(model: &Model) -> TokenStream {
         });
         quote! {
             #rt::LayerInfo {
-                index: #index, kind: #kind, label: #label, output: &[#out], params: #count,
+                index: #index, kind: #kind, label: #label, output: &[#(#out),*], params: #count,
                 tensors: &[#(#tensors),*],
             }
         }
@@ -129,7 +175,8 @@ pub fn expand(model: &Model) -> TokenStream {
 
     // The runtime's parameter counts must agree with the offsets used here.
     let param_checks = model.layers.iter().map(|l| {
-        let (ty, i, o, count) = (runtime_type(l.kind), lit(l.input), lit(l.output), lit(l.params));
+        let (ty, i, o, count) =
+            (runtime_type(l), lit(l.input.len()), lit(l.output.len()), lit(l.params));
         let msg = format!(
             "perceptra: the runtime disagrees on the parameters of `{}`",
             l.kind.label(l.input, l.output)
@@ -192,7 +239,7 @@ pub fn expand(model: &Model) -> TokenStream {
         } else {
             (quote!(__d1), quote!(__d0))
         };
-        let input = lit(l.input);
+        let input = lit(l.input.len());
         let dx = if i == 0 {
             quote!(__dx)
         } else {
@@ -217,7 +264,7 @@ pub fn expand(model: &Model) -> TokenStream {
          (for `Dense`: weight and bias uniform in ±1/√in)."
     );
     let doc_forward = format!(
-        "Runs one sample ({}, `{}` inputs) through the network in inference mode.",
+        "Runs one sample ({}, shape `{}`) through the network in inference mode.",
         model.scalar.name(),
         model.input
     );
@@ -283,6 +330,7 @@ pub fn expand(model: &Model) -> TokenStream {
 
             const NAME: &'static str = #name;
             const INPUT: usize = #input;
+            const INPUT_SHAPE: &'static [usize] = &[#(#input_shape),*];
             const OUTPUT: usize = #output;
             const PARAMS: usize = #params;
             const ACTIVATIONS: usize = #activations;

@@ -28,8 +28,8 @@ fn error(input: TokenStream) -> String {
 fn model_sizes(input: TokenStream) -> (usize, usize, usize, Vec<(usize, usize, usize)>) {
     let decls = syn::parse2::<ast::Input>(input).expect("parses").networks;
     let m = check::check(&decls[0]).map_err(|e| e.to_string()).expect("checks");
-    let layers = m.layers.iter().map(|l| (l.input, l.output, l.offset)).collect();
-    (m.input, m.output(), m.params, layers)
+    let layers = m.layers.iter().map(|l| (l.input.len(), l.output.len(), l.offset)).collect();
+    (m.input.len(), m.output(), m.params, layers)
 }
 
 #[test]
@@ -102,15 +102,184 @@ fn unknown_layers_get_a_suggestion() {
         error(quote! { struct M { input: 1, Linear(3) } }),
         "unknown layer `Linear`; perceptra calls it `Dense`"
     );
-    let msg = error(quote! { struct M { input: 1, Conv9d(3) } });
-    assert!(msg.starts_with("unknown layer `Conv9d`; expected one of `Dense`, `ReLU`"), "{msg}");
+    let msg = error(quote! { struct M { input: 1, Attention(3) } });
+    assert!(
+        msg.starts_with("unknown layer `Attention`; expected one of `Dense`, `Conv2d`"),
+        "{msg}"
+    );
+}
+
+/// The output shapes of every layer of a declaration.
+fn shapes(input: TokenStream) -> Vec<String> {
+    let decls = syn::parse2::<ast::Input>(input).expect("parses").networks;
+    let m = check::check(&decls[0]).map_err(|e| e.to_string()).expect("checks");
+    m.layers.iter().map(|l| l.output.to_string()).collect()
+}
+
+#[test]
+fn convolution_shapes_follow_pytorch() {
+    let lenet = shapes(quote! {
+        struct LeNet {
+            input: [1, 28, 28],
+            Conv2d(6, kernel = 5, padding = 2), ReLU, MaxPool2d(2),
+            Conv2d(6 => 16, kernel = 5), ReLU, AvgPool2d(2),
+            Flatten, Dense(120), ReLU, Dense(84), ReLU, Dense(10),
+        }
+    });
+    assert_eq!(
+        lenet,
+        [
+            "[6, 28, 28]",
+            "[6, 28, 28]",
+            "[6, 14, 14]",
+            "[16, 10, 10]",
+            "[16, 10, 10]",
+            "[16, 5, 5]",
+            "[400]",
+            "[120]",
+            "[120]",
+            "[84]",
+            "[84]",
+            "[10]"
+        ]
+    );
+    // ⌊(in + 2p − k) / s⌋ + 1, pooling with an explicit stride.
+    let strided = shapes(quote! {
+        struct S { input: [3, 7, 9], Conv2d(4, kernel = 3, stride = 2, padding = 1), MaxPool2d(3, stride = 2) }
+    });
+    assert_eq!(strided, ["[4, 4, 5]", "[4, 1, 2]"]);
+    let pytorch_names =
+        shapes(quote! { struct S { input: [1, 5, 5], Conv2d(2, kernel_size = 3) } });
+    assert_eq!(pytorch_names, ["[2, 3, 3]"]);
+}
+
+#[test]
+fn convolution_parameters_are_pytorch_tensors() {
+    let decls = syn::parse2::<ast::Input>(quote! {
+        struct C { input: [3, 8, 8], Conv2d(4, kernel = 3), Flatten, Dense(2) }
+    })
+    .unwrap()
+    .networks;
+    let m = check::check(&decls[0]).map_err(|e| e.to_string()).unwrap();
+    assert_eq!(m.layers[0].params, 4 * 3 * 3 * 3 + 4);
+    assert_eq!(
+        m.layers[0].kind.tensors(m.layers[0].input, m.layers[0].output),
+        [("weight", vec![4, 3, 3, 3]), ("bias", vec![4])]
+    );
+    assert_eq!(m.layers[2].offset, 112);
+    assert_eq!(
+        m.layers[0].kind.label(m.layers[0].input, m.layers[0].output),
+        "Conv2d(3 => 4, kernel = 3)"
+    );
+}
+
+#[test]
+fn image_shape_mistakes_are_errors() {
+    assert_eq!(
+        error(quote! { struct M { input: [1, 28, 28], Conv2d(4, kernel = 3), Dense(10) } }),
+        "`Dense` needs a flat input, but the layer before it produces [4, 26, 26]; add `Flatten` \
+         before it (it gives 2704 values)"
+    );
+    assert_eq!(
+        error(quote! { struct M { input: [1, 4, 4], Conv2d(4, kernel = 5) } }),
+        "`Conv2d`'s 5×5 kernel does not fit its input: `input` is [1, 4, 4]; use a smaller \
+         kernel, or more padding"
+    );
+    assert!(
+        error(quote! { struct M { input: [1, 4, 4], Conv2d(4, kernel = 7, padding = 1) } })
+            .contains("6×6 with padding 1"),
+    );
+    assert_eq!(
+        error(quote! { struct M { input: [1, 3, 3], MaxPool2d(4) } }),
+        "`MaxPool2d`'s 4×4 window does not fit its input: `input` is [1, 3, 3], 3×3 per channel"
+    );
+    assert_eq!(
+        error(quote! { struct M { input: [1, 8, 8], Conv2d(3 => 4, kernel = 3) } }),
+        "`Conv2d(3 => 4, ..)` expects 3 input channels, but `input` has 1 channel; write \
+         `Conv2d(1 => 4, ..)`, or `Conv2d(4, ..)` to take the channels from the layer before"
+    );
+    assert!(error(quote! { struct M { input: 784, Conv2d(4, kernel = 3) } })
+        .starts_with("`Conv2d` needs an image input `[channels, height, width]`, but `input` is a flat vector of 784"));
+    assert!(
+        error(quote! { struct M { input: [2, 3, 3], Softmax } })
+            .starts_with("`Softmax` needs a flat input")
+    );
+}
+
+#[test]
+fn zero_sizes_in_images_are_errors() {
+    assert_eq!(
+        error(quote! { struct M { input: [1, 8, 8], Conv2d(0, kernel = 3) } }),
+        "`Conv2d` must have at least 1 channel, found `0`"
+    );
+    assert_eq!(
+        error(quote! { struct M { input: [1, 8, 8], Conv2d(2, kernel = 0) } }),
+        "`Conv2d`'s kernel must be at least 1 wide, found `0`"
+    );
+    assert_eq!(
+        error(quote! { struct M { input: [1, 8, 8], Conv2d(2, kernel = 3, stride = 0) } }),
+        "`Conv2d`'s stride must be at least 1, found `0`"
+    );
+    assert_eq!(
+        error(quote! { struct M { input: [1, 8, 8], MaxPool2d(2, stride = 0) } }),
+        "`MaxPool2d`'s stride must be at least 1, found `0`"
+    );
+    assert_eq!(
+        error(quote! { struct M { input: [0, 8, 8], Flatten } }),
+        "the input must have at least 1 channel, found `0`"
+    );
+    assert!(
+        errors(quote! { struct M { input: [1, 8, 8], Conv2d(2, kernel = 3, padding = 0) } })
+            .is_empty()
+    );
+}
+
+#[test]
+fn convolution_arguments_are_checked() {
+    assert_eq!(
+        error(quote! { struct M { input: [1, 8, 8], Conv2d(2) } }),
+        "`Conv2d` needs a kernel size: `Conv2d(out_channels, kernel = k)` (optionally `stride = s`, `padding = p`)"
+    );
+    assert_eq!(
+        error(quote! { struct M { input: [1, 8, 8], Conv2d(2, kernal = 3) } }),
+        "`Conv2d` has no argument `kernal`; did you mean `kernel`?"
+    );
+    assert_eq!(
+        error(quote! { struct M { input: [1, 8, 8], Conv2d(2, kernel = 3, kernel = 3) } }),
+        "`kernel` is given twice"
+    );
+    assert_eq!(
+        error(quote! { struct M { input: [1, 8, 8], Conv2d(2, 3) } }),
+        "`Conv2d` takes one positional argument; name the others, e.g. `stride = 2`"
+    );
+    assert_eq!(
+        error(quote! { struct M { input: [1, 8], Flatten } }),
+        "`input` takes a width like `784` or an image shape `[channels, height, width]`, found 2 dimensions"
+    );
+}
+
+#[test]
+fn teaching_activations_take_their_parameters() {
+    assert!(
+        errors(quote! { struct M { input: 2, Dense(3), Step, Elu(0.5), Bru(2), Elu, Dense(1) } })
+            .is_empty()
+    );
+    assert_eq!(
+        error(quote! { struct M { input: 2, Bru } }),
+        "`Bru` needs its parameter: `Bru(r)` with `r > 0`"
+    );
+    assert_eq!(
+        error(quote! { struct M { input: 2, Bru(0) } }),
+        "`Bru(r)` needs `r > 0`, found `0`"
+    );
+    assert_eq!(error(quote! { struct M { input: 2, Step(1) } }), "`Step` takes no arguments");
 }
 
 #[test]
 fn input_must_be_declared_once_and_first() {
     assert_eq!(
         error(quote! { struct M { Dense(3) } }),
-        "`M` has no `input`; declare its width first, e.g. `input: 784,`"
+        "`M` has no `input`; declare its shape first, e.g. `input: 784,` or `input: [1, 28, 28],`"
     );
     assert_eq!(
         error(quote! { struct M { input: 3, input: 4, Dense(3) } }),

@@ -58,7 +58,10 @@ pub use fit::{
 };
 pub use float::Float;
 pub use layer::{Layer, Mode, Saved};
-pub use layers::{Dense, Dropout, LeakyRelu, Relu, Sigmoid, Softmax, Softplus, Tanh};
+pub use layers::{
+    AvgPool2d, Bru, Conv2d, Dense, Dropout, Elu, Flatten, LeakyRelu, MaxPool2d, Relu, Sigmoid,
+    Softmax, Softplus, Step, Tanh,
+};
 pub use loss::{BceWithLogits, BinaryCrossEntropy, CrossEntropy, Loss, Mse, TargetError};
 pub use nalgebra;
 pub use network::{LayerInfo, Network, NetworkMut, TensorInfo, Vector};
@@ -88,8 +91,9 @@ pub mod __private {
     pub use rand::Rng;
 
     pub use crate::{
-        Dense, Dropout, Layer, LayerInfo, LeakyRelu, Mode, Network, NetworkMut, Relu, Saved,
-        Sigmoid, Softmax, Softplus, Tanh, TensorInfo,
+        AvgPool2d, Bru, Conv2d, Dense, Dropout, Elu, Flatten, Layer, LayerInfo, LeakyRelu,
+        MaxPool2d, Mode, Network, NetworkMut, Relu, Saved, Sigmoid, Softmax, Softplus, Step, Tanh,
+        TensorInfo,
     };
 
     /// The storage of a model's parameters when none is named: on the heap

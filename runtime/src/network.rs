@@ -96,6 +96,9 @@ pub trait Network {
     const NAME: &'static str;
     /// Scalars in one input sample.
     const INPUT: usize;
+    /// The declared shape of one input sample: `[784]` or `[1, 28, 28]`
+    /// (channels, height, width).
+    const INPUT_SHAPE: &'static [usize];
     /// Scalars in one output.
     const OUTPUT: usize;
     /// Scalars in the flat parameter slice.

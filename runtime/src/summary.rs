@@ -14,8 +14,8 @@ pub struct Summary {
     pub scalar: &'static str,
     /// Bytes per scalar.
     pub scalar_bytes: usize,
-    /// Scalars in one input sample.
-    pub input: usize,
+    /// The shape of one input sample.
+    pub input: &'static [usize],
     /// The layers, in order.
     pub layers: &'static [LayerInfo],
     /// Total number of parameters.
@@ -29,7 +29,7 @@ impl Summary {
             name: N::NAME,
             scalar: <N::Scalar as crate::Float>::NAME,
             scalar_bytes: core::mem::size_of::<N::Scalar>(),
-            input: N::INPUT,
+            input: N::INPUT_SHAPE,
             layers: N::LAYERS,
             params: N::PARAMS,
         }
@@ -105,13 +105,13 @@ impl fmt::Display for Shape<'_> {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let input = [self.input];
+        let input = self.input;
         let label_w = self.layers.iter().map(|l| l.label.len()).max().unwrap_or(0).max(5);
         let shape_w = self
             .layers
             .iter()
             .map(|l| Shape(l.output).width())
-            .chain([Shape(&input).width(), "Output shape".len()])
+            .chain([Shape(input).width(), "Output shape".len()])
             .max()
             .unwrap_or(0);
         let param_w = Thousands(self.params).width().max("Params".len());
@@ -131,7 +131,7 @@ impl fmt::Display for Summary {
             "{:>index_w$}  {:<label_w$}  {:<shape_w$}  {:>param_w$}",
             "",
             "Input",
-            Shape(&input),
+            Shape(input),
             0
         )?;
         for l in self.layers {

@@ -34,7 +34,7 @@ impl<__S> Mnist<__S> {
     }
 }
 impl<__S: ::perceptra::__private::Borrow<[f32; 101770]>> Mnist<__S> {
-    ///Runs one sample (f32, `784` inputs) through the network in inference mode.
+    ///Runs one sample (f32, shape `[784]`) through the network in inference mode.
     #[inline]
     pub fn forward(
         &self,
@@ -65,6 +65,7 @@ for Mnist<__S> {
     type Output = ::perceptra::__private::SVector<f32, 10>;
     const NAME: &'static str = "Mnist";
     const INPUT: usize = 784;
+    const INPUT_SHAPE: &'static [usize] = &[784];
     const OUTPUT: usize = 10;
     const PARAMS: usize = 101770;
     const ACTIVATIONS: usize = 266;

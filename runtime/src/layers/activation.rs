@@ -153,7 +153,96 @@ impl<T: Float> Elementwise<T> for Softplus {
     }
 }
 
-elementwise_layer!(Relu, LeakyRelu, Sigmoid, Tanh, Softplus);
+/// The Heaviside step: `y = 1` for `x ≥ 0`, `y = 0` below, the activation
+/// of Rosenblatt's perceptron.
+///
+/// Its derivative is zero almost everywhere (and undefined at 0), so
+/// backpropagation passes no gradient through it: a network with a `Step`
+/// learns only in the layers after it. Train a single step neuron with the
+/// perceptron rule instead (see `examples/perceptron.rs`), or use `Sigmoid`
+/// for a smooth stand-in. The backward pass here returns the derivative
+/// almost everywhere: 0.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Step;
+
+impl<T: Float> Elementwise<T> for Step {
+    #[inline(always)]
+    fn apply(&self, x: T) -> T {
+        if x >= T::zero() { T::one() } else { T::zero() }
+    }
+
+    #[inline(always)]
+    fn derivative(&self, _x: T, _y: T) -> T {
+        T::zero()
+    }
+}
+
+/// Exponential linear unit, like `nn.ELU(alpha)`: `y = x` for `x > 0`,
+/// `α (eˣ − 1)` otherwise.
+///
+/// `∂y/∂x` is 1 for `x > 0` and `α eˣ = y + α` otherwise (α at `x = 0`, as
+/// in PyTorch).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Elu {
+    /// `α`, the value the output tends to for very negative inputs is `−α`
+    /// (PyTorch's default 1).
+    pub alpha: f64,
+}
+
+impl Default for Elu {
+    fn default() -> Self {
+        Self { alpha: 1.0 }
+    }
+}
+
+impl<T: Float> Elementwise<T> for Elu {
+    #[inline(always)]
+    fn apply(&self, x: T) -> T {
+        if x > T::zero() { x } else { T::of_f64(self.alpha) * x.exp_m1() }
+    }
+
+    #[inline(always)]
+    fn derivative(&self, x: T, y: T) -> T {
+        if x > T::zero() { T::one() } else { y + T::of_f64(self.alpha) }
+    }
+}
+
+/// The bionodal root unit with parameter `r > 0`:
+///
+/// ```text
+/// f(z) = (r² z + 1)^(1/r) − 1/r   for z ≥ 0
+/// f(z) = e^(r z) − 1/r            for z < 0
+/// ```
+///
+/// Both pieces meet at `f(0) = 1 − 1/r` with the same slope `r`; the root
+/// grows slower than linearly for large `z`, the exponential tends to `−1/r`.
+/// `∂f/∂z = r (r² z + 1)^(1/r − 1)` for `z ≥ 0` and `r e^(r z)` below.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bru {
+    /// `r`, finite and above 0 (the declaration's argument).
+    pub r: f64,
+}
+
+impl<T: Float> Elementwise<T> for Bru {
+    #[inline(always)]
+    fn apply(&self, z: T) -> T {
+        let r = T::of_f64(self.r);
+        let inv = T::one() / r;
+        if z >= T::zero() { (r * r * z + T::one()).powf(inv) - inv } else { (r * z).exp() - inv }
+    }
+
+    #[inline(always)]
+    fn derivative(&self, z: T, _y: T) -> T {
+        let r = T::of_f64(self.r);
+        if z >= T::zero() {
+            r * (r * r * z + T::one()).powf(T::one() / r - T::one())
+        } else {
+            r * (r * z).exp()
+        }
+    }
+}
+
+elementwise_layer!(Relu, LeakyRelu, Sigmoid, Tanh, Softplus, Step, Elu, Bru);
 
 #[cfg(all(test, feature = "alloc"))]
 mod tests {
