@@ -252,8 +252,38 @@ pub(crate) struct Parsed<'a> {
     metadata: HashMap<String, String>,
 }
 
+/// Checks that no tensor of a safetensors file ends past the end of the
+/// file, before the `safetensors` crate reads it: it adds the end of the
+/// last tensor to the header's length unchecked, which overflows (a panic
+/// with overflow checks on) for tensors that end near `usize::MAX`, each of a
+/// valid size. A header that is not a JSON object is left for it to report.
+fn check_offsets(bytes: &[u8]) -> Result<(), WeightsError> {
+    let header = bytes
+        .first_chunk::<8>()
+        .and_then(|n| usize::try_from(u64::from_le_bytes(*n)).ok())
+        .filter(|&n| n as u64 <= MAX_HEADER)
+        .and_then(|n| bytes.get(8..8 + n));
+    let Some(header) = header else { return Ok(()) };
+    let Ok(entries) = serde_json::from_slice::<HashMap<String, serde_json::Value>>(header) else {
+        return Ok(());
+    };
+    for (name, info) in &entries {
+        let end = info.get("data_offsets").and_then(|o| o.get(1)).and_then(|e| e.as_u64());
+        if let Some(end) = end
+            && end > bytes.len() as u64
+        {
+            return Err(WeightsError::new(WeightsErrorKind::Format(format!(
+                "tensor `{name}` ends at byte {end} of the data, past the end of the file ({} bytes)",
+                bytes.len()
+            ))));
+        }
+    }
+    Ok(())
+}
+
 impl<'a> Parsed<'a> {
     pub fn new(bytes: &'a [u8]) -> Result<Self, WeightsError> {
+        check_offsets(bytes)?;
         let tensors = SafeTensors::deserialize(bytes)
             .map_err(|e| WeightsError::new(WeightsErrorKind::Format(e.to_string())))?;
         let (_, meta) = SafeTensors::read_metadata(bytes)

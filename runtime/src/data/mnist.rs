@@ -554,6 +554,16 @@ pub(crate) fn read_idx_file_limited(
     }
 }
 
+/// Reads a gzipped IDX file from `compressed` as [`read_idx_file`] reads a
+/// gzipped file, with `limit` in place of [`MAX_FILE_BYTES`] (errors name the
+/// path `<gzip stream>`). Not part of the API: it exposes the bounded reader
+/// to the fuzzers and the tests of hostile input.
+#[doc(hidden)]
+pub fn read_idx_gzip<R: Read>(compressed: R, limit: usize) -> Result<Vec<u8>, MnistError> {
+    let stream = MultiGzDecoder::new(compressed);
+    read_idx_stream(stream, Path::new("<gzip stream>"), None, limit)
+}
+
 /// Reads an IDX file from `reader`: compressed if `file_len` is `None`
 /// (read errors are then gzip errors), else a raw file of that length on disk.
 /// A header may claim at most `limit` bytes.

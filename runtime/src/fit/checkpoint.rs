@@ -182,6 +182,25 @@ where
     })
 }
 
+/// The largest count (epochs, optimizer steps, early stopping's epochs) a
+/// checkpoint may hold, as the schedules' states allow: 2⁵³, exact in `f64`
+/// and far beyond any run. Larger values can only come from a corrupt file,
+/// and would overflow the counting that resumes from them.
+const MAX_COUNT: u64 = 1 << 53;
+
+fn invalid(key: &str, problem: String) -> WeightsError {
+    WeightsError::new(WeightsErrorKind::Metadata { key: key.to_string(), problem })
+}
+
+/// A count in the metadata: a whole number of at most [`MAX_COUNT`].
+fn count(parsed: &Parsed<'_>, key: &str) -> Result<u64, WeightsError> {
+    let n: u64 = parse(parsed, key)?;
+    if n > MAX_COUNT {
+        return Err(invalid(key, format!("{n} is more than the {MAX_COUNT} a run can count")));
+    }
+    Ok(n)
+}
+
 fn json<T: serde::de::DeserializeOwned>(parsed: &Parsed<'_>, key: &str) -> Result<T, WeightsError> {
     serde_json::from_str(meta(parsed, key)?).map_err(|e| {
         WeightsError::new(WeightsErrorKind::Metadata {
@@ -236,12 +255,25 @@ where
 
     let weights =
         parsed.read_network::<N>(&[OPTIMIZER_PREFIX, TRAINER_PREFIX]).map_err(weights_err)?;
-    let epoch: usize = parse(&parsed, EPOCH).map_err(weights_err)?;
+    // Counts and rates are checked as the optimizers and schedules check
+    // theirs: a corrupt value is an error here, not an overflow or a NaN
+    // in the middle of training.
+    let epoch = count(&parsed, EPOCH).map_err(weights_err)?;
+    let epoch = usize::try_from(epoch)
+        .map_err(|_| weights_err(invalid(EPOCH, format!("{epoch} does not fit in `usize`"))))?;
     let seed: u64 = parse(&parsed, SEED).map_err(weights_err)?;
-    let steps: u64 = parse(&parsed, STEPS).map_err(weights_err)?;
+    let steps = count(&parsed, STEPS).map_err(weights_err)?;
     let lr: f64 = parse(&parsed, LR).map_err(weights_err)?;
+    if !(lr.is_finite() && lr >= 0.0) {
+        let problem = format!("learning rate {lr} must be finite and at least 0");
+        return Err(weights_err(invalid(LR, problem)));
+    }
     let history: History = json(&parsed, HISTORY).map_err(weights_err)?;
     let stop: StopState = json(&parsed, STOP).map_err(weights_err)?;
+    if let Some(n) = [stop.wait, stop.best_epoch].into_iter().find(|&n| n as u64 > MAX_COUNT) {
+        let problem = format!("{n} is more than the {MAX_COUNT} a run can count");
+        return Err(weights_err(invalid(STOP, problem)));
+    }
 
     // Optimizer buffers: every `optimizer.<buffer>.<tensor>` of every tensor.
     let mut buffers: Vec<(String, Vec<N::Scalar>)> = Vec::new();

@@ -1,0 +1,10 @@
+//! Fuzz target `idx`: see `perceptra_fuzz::idx`.
+#![cfg_attr(feature = "libfuzzer", no_main)]
+
+#[cfg(feature = "libfuzzer")]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| perceptra_fuzz::idx(data));
+
+#[cfg(not(feature = "libfuzzer"))]
+fn main() {
+    perceptra_fuzz::replay_args(perceptra_fuzz::idx);
+}
