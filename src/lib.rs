@@ -6,6 +6,8 @@
 pub use perceptra_macros::network;
 pub use perceptra_runtime::*;
 
+pub mod guide;
+
 /// What most programs need: `use perceptra::prelude::*;`.
 ///
 /// The `network!` macro, the traits whose methods generated networks have,

@@ -116,9 +116,12 @@ fn panel<DB: DrawingBackend>(
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
             });
-        chart
-            .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))
-            .map_err(err)?;
+        // Markers help read a few epochs and clutter many.
+        if s.points.len() <= 60 {
+            chart
+                .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .map_err(err)?;
+        }
     }
     chart
         .configure_series_labels()

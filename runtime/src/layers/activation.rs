@@ -168,7 +168,14 @@ pub struct Step;
 impl<T: Float> Elementwise<T> for Step {
     #[inline(always)]
     fn apply(&self, x: T) -> T {
-        if x >= T::zero() { T::one() } else { T::zero() }
+        // NaN passes through, as with ReLU: a diverging run shows.
+        if x >= T::zero() {
+            T::one()
+        } else if x < T::zero() {
+            T::zero()
+        } else {
+            x
+        }
     }
 
     #[inline(always)]
@@ -180,8 +187,8 @@ impl<T: Float> Elementwise<T> for Step {
 /// Exponential linear unit, like `nn.ELU(alpha)`: `y = x` for `x > 0`,
 /// `α (eˣ − 1)` otherwise.
 ///
-/// `∂y/∂x` is 1 for `x > 0` and `α eˣ = y + α` otherwise (α at `x = 0`, as
-/// in PyTorch).
+/// `∂y/∂x` is 1 for `x > 0` and `α eˣ` otherwise (α at `x = 0`, as in
+/// PyTorch).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Elu {
     /// `α`, the value the output tends to for very negative inputs is `−α`
@@ -202,8 +209,9 @@ impl<T: Float> Elementwise<T> for Elu {
     }
 
     #[inline(always)]
-    fn derivative(&self, x: T, y: T) -> T {
-        if x > T::zero() { T::one() } else { y + T::of_f64(self.alpha) }
+    fn derivative(&self, x: T, _y: T) -> T {
+        // From `x`, not `y + α`, which loses precision far below 0.
+        if x > T::zero() { T::one() } else { T::of_f64(self.alpha) * x.exp() }
     }
 }
 
@@ -214,8 +222,9 @@ impl<T: Float> Elementwise<T> for Elu {
 /// f(z) = e^(r z) − 1/r            for z < 0
 /// ```
 ///
-/// Both pieces meet at `f(0) = 1 − 1/r` with the same slope `r`; the root
-/// grows slower than linearly for large `z`, the exponential tends to `−1/r`.
+/// Both pieces meet at `f(0) = 1 − 1/r` with the same slope `r`; for large
+/// `z` the root grows like `z^(1/r)` (slower than linearly when `r > 1`),
+/// and for very negative `z` the exponential tends to `−1/r`.
 /// `∂f/∂z = r (r² z + 1)^(1/r − 1)` for `z ≥ 0` and `r e^(r z)` below.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Bru {
@@ -508,5 +517,341 @@ mod tests {
         gradcheck("Sigmoid", &Sigmoid, &smooth);
         gradcheck("Tanh", &Tanh, &smooth);
         gradcheck("Softplus", &Softplus, &smooth);
+    }
+
+    #[test]
+    fn step_values() {
+        // The Heaviside step of the perceptron: 1 from 0 on (−0 included), 0 below.
+        check_values(
+            &Step,
+            &[
+                (-2.0, 0.0),
+                (-1e-30, 0.0),
+                (0.0, 1.0),
+                (-0.0, 1.0),
+                (1e-30, 1.0),
+                (3.5, 1.0),
+                (88.0, 1.0),
+                (-88.0, 0.0),
+                (710.0, 1.0),
+                (-710.0, 0.0),
+                (1e4, 1.0),
+                (-1e4, 0.0),
+            ],
+        );
+        assert_eq!(apply::<f64, _>(&Step, &[f64::INFINITY, f64::NEG_INFINITY]), [1.0, 0.0]);
+        // NaN passes through, as with ReLU, so that a diverging run shows.
+        assert!(apply::<f32, _>(&Step, &[f64::NAN])[0].is_nan());
+    }
+
+    #[test]
+    fn step_derivative_is_zero_everywhere() {
+        // Zero almost everywhere, and taken as 0 at the jump too: no gradient
+        // flows back through a step.
+        let xs = [-1e4, -710.0, -88.0, -2.0, -1e-30, -0.0, 0.0, 1e-30, 3.5, 88.0, 710.0, 1e4];
+        let cases: Vec<(f64, f64)> = xs.iter().map(|&x| (x, 0.0)).collect();
+        check_derivatives(&Step, &cases);
+    }
+
+    #[test]
+    fn elu_values() {
+        let layer = Elu { alpha: 1.0 };
+        assert_eq!(Elu::default(), layer);
+        check_values(
+            &layer,
+            &[
+                (1.5, 1.5),
+                (0.0, 0.0),
+                (1e-30, 1e-30),
+                // α (eˣ − 1), through `exp_m1`: exact for tiny x too.
+                (-1e-30, -1e-30),
+                (-0.5, -0.3934693402873666),
+                (-1.0, -0.6321205588285577),
+                (-2.0, -0.8646647167633873),
+                (-3.0, -0.950212931632136),
+                (88.0, 88.0),
+                (-88.0, -1.0),
+                (710.0, 710.0),
+                (-710.0, -1.0),
+                (1e4, 1e4),
+                (-1e4, -1.0),
+            ],
+        );
+        check_values(
+            &Elu { alpha: 0.5 },
+            &[
+                (2.0, 2.0),
+                (0.0, 0.0),
+                (-1.0, -0.31606027941427883),
+                (-2.0, -0.43233235838169365),
+                (-88.0, -0.5),
+                (-1e4, -0.5),
+                (1e4, 1e4),
+            ],
+        );
+        check_values(&Elu { alpha: 2.0 }, &[(-1.0, -1.2642411176571153), (-1e4, -2.0), (3.0, 3.0)]);
+        assert!(apply::<f64, _>(&layer, &[f64::NAN])[0].is_nan());
+        assert_eq!(apply::<f64, _>(&layer, &[f64::NEG_INFINITY]), [-1.0]);
+    }
+
+    #[test]
+    fn elu_derivative_is_alpha_at_zero() {
+        // PyTorch: ∂elu/∂x at 0 is α (the left-hand slope α e⁰), 1 above 0.
+        check_derivatives(
+            &Elu { alpha: 1.0 },
+            &[
+                (0.0, 1.0),
+                (-0.0, 1.0),
+                (1e-30, 1.0),
+                (2.0, 1.0),
+                (1e4, 1.0),
+                (-0.5, 0.6065306597126334),
+                (-1.0, 0.36787944117144233),
+                (-2.0, 0.1353352832366127),
+                (-3.0, 0.049787068367863944),
+            ],
+        );
+        check_derivatives(
+            &Elu { alpha: 0.5 },
+            &[
+                (0.0, 0.5),
+                (1e-30, 1.0),
+                (3.0, 1.0),
+                (-1.0, 0.18393972058572117),
+                (-2.0, 0.06766764161830635),
+            ],
+        );
+        check_derivatives(
+            &Elu { alpha: 2.0 },
+            &[(0.0, 2.0), (-1.0, 0.7357588823428847), (5.0, 1.0)],
+        );
+    }
+
+    #[test]
+    fn elu_derivative_far_below_zero() {
+        // α eˣ is computed as y + α, which is exact to the rounding of y: far
+        // below 0 the derivative is tiny, and right to about 10⁻¹⁶ absolutely
+        // (at −88 it is 6·10⁻³⁹; the sum rounds it to 0).
+        for alpha in [0.5, 1.0, 2.0] {
+            let layer = Elu { alpha };
+            for x in [-20.0, -40.0, -88.0, -710.0, -1e4] {
+                let d = derivative::<f64, _>(&layer, &[x])[0];
+                let exact = alpha * x.exp();
+                assert!(d >= 0.0 && (d - exact).abs() <= 1e-15, "α = {alpha}, x = {x}: {d}");
+                let d = derivative::<f32, _>(&layer, &[x])[0];
+                assert!(d >= 0.0 && f64::from(d) <= 1e-6, "f32, α = {alpha}, x = {x}: {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn bru_is_elu_at_r_1() {
+        // r = 1: (z + 1)¹ − 1 = z above 0 and eᶻ − 1 below: ELU with α = 1.
+        let bru = Bru { r: 1.0 };
+        let cases = [
+            (0.0, 0.0),
+            (1.0, 1.0),
+            (2.5, 2.5),
+            (-0.5, -0.3934693402873666),
+            (-1.0, -0.6321205588285577),
+            (-3.0, -0.950212931632136),
+            (88.0, 88.0),
+            (-88.0, -1.0),
+            (710.0, 710.0),
+            (-710.0, -1.0),
+            (1e4, 1e4),
+            (-1e4, -1.0),
+        ];
+        check_values(&bru, &cases);
+        check_derivatives(
+            &bru,
+            &[
+                (0.0, 1.0),
+                (1.0, 1.0),
+                (1e4, 1.0),
+                (-0.5, 0.6065306597126334),
+                (-1.0, 0.36787944117144233),
+                (-3.0, 0.049787068367863944),
+                (-88.0, 6.054601895401186e-39),
+                (-1e4, 0.0),
+            ],
+        );
+        let z = values(200, 31, -6.0, 6.0);
+        let (b, e) = (apply::<f64, _>(&bru, &z), apply::<f64, _>(&Elu::default(), &z));
+        for ((z, b), e) in z.iter().zip(&b).zip(&e) {
+            // eᶻ − 1 and exp_m1 differ by the rounding of eᶻ.
+            assert!((b - e).abs() <= 4e-16, "at {z}: Bru(1) {b}, Elu(1) {e}");
+        }
+    }
+
+    #[test]
+    fn bru_values() {
+        // r = 2: √(4z + 1) − ½ above 0, e^(2z) − ½ below; f(0) = ½.
+        check_values(
+            &Bru { r: 2.0 },
+            &[
+                (0.0, 0.5),
+                (1.0, 1.7360679774997898),
+                (2.5, 2.8166247903554),
+                (-0.5, -0.13212055882855767),
+                (-1.0, -0.3646647167633873),
+                (-3.0, -0.4975212478233336),
+                (88.0, 18.288294228055936),
+                (-88.0, -0.5),
+                (710.0, 52.801031884945715),
+                (-710.0, -0.5),
+                (1e4, 199.5024999843752),
+                (-1e4, -0.5),
+            ],
+        );
+        // r = ½: (z/4 + 1)² − 2 above 0 (faster than linear), e^(z/2) − 2 below; f(0) = −1.
+        check_values(
+            &Bru { r: 0.5 },
+            &[
+                (0.0, -1.0),
+                (1.0, -0.4375),
+                (2.5, 0.640625),
+                (-0.5, -1.2211992169285952),
+                (-1.0, -1.3934693402873666),
+                (-3.0, -1.77686983985157),
+                (88.0, 527.0),
+                (-88.0, -2.0),
+                (710.0, 31860.25),
+                (-710.0, -2.0),
+                (1e4, 6254999.0),
+                (-1e4, -2.0),
+            ],
+        );
+        // r = 3: the cube root ∛(9z + 1) − ⅓.
+        check_values(
+            &Bru { r: 3.0 },
+            &[
+                (0.0, 0.6666666666666666),
+                (1.0, 1.8211013566985503),
+                (2.5, 2.5309938246578856),
+                (-1.0, -0.28354626496546936),
+                (-3.0, -0.33320992352924667),
+                (88.0, 8.922689041409857),
+                (710.0, 18.224314939343206),
+                (1e4, 44.48088010957716),
+                (-1e4, -0.3333333333333333),
+            ],
+        );
+        assert!(apply::<f64, _>(&Bru { r: 2.0 }, &[f64::NAN])[0].is_nan());
+    }
+
+    #[test]
+    fn bru_derivatives() {
+        // r (r² z + 1)^(1/r − 1) from 0 on, r e^(r z) below: r at 0 from both sides.
+        check_derivatives(
+            &Bru { r: 2.0 },
+            &[
+                (0.0, 2.0),
+                (1.0, 0.8944271909999159),
+                (2.5, 0.6030226891555273),
+                (-0.5, 0.7357588823428847),
+                (-1.0, 0.2706705664732254),
+                (-3.0, 0.004957504353332717),
+                (88.0, 0.1064492590824699),
+                (-88.0, 7.331640822359126e-77),
+                (710.0, 0.03752272571977875),
+                (-710.0, 0.0),
+                (1e4, 0.009999875002343702),
+                (-1e4, 0.0),
+            ],
+        );
+        check_derivatives(
+            &Bru { r: 0.5 },
+            &[
+                (0.0, 0.5),
+                (1.0, 0.625),
+                (2.5, 0.8125),
+                (-0.5, 0.38940039153570244),
+                (-1.0, 0.3032653298563167),
+                (-3.0, 0.11156508007421491),
+                (88.0, 11.5),
+                (-88.0, 3.8905661205668983e-20),
+                (710.0, 89.25),
+                (1e4, 1250.5),
+                (-1e4, 0.0),
+            ],
+        );
+        check_derivatives(
+            &Bru { r: 3.0 },
+            &[
+                (0.0, 3.0),
+                (1.0, 0.6463304070095651),
+                (2.5, 0.36565878612653857),
+                (-0.5, 0.6693904804452895),
+                (-1.0, 0.14936120510359183),
+                (-3.0, 0.00037022941226003863),
+                (88.0, 0.03501647808856188),
+                (710.0, 0.00871114767924106),
+                (1e4, 0.0014937905170912711),
+                (-1e4, 0.0),
+            ],
+        );
+    }
+
+    #[test]
+    fn bru_is_continuous_with_a_continuous_slope_at_zero() {
+        for r in [0.5, 1.0, 2.0, 3.0, 10.0] {
+            let layer = Bru { r };
+            let f = apply::<f64, _>(&layer, &[-1e-9, 0.0, 1e-9]);
+            let d = derivative::<f64, _>(&layer, &[-1e-9, 0.0, 1e-9]);
+            assert_close(f[1], 1.0 - 1.0 / r, 1e-15);
+            for i in [0, 2] {
+                assert!((f[i] - f[1]).abs() <= 1.1e-9 * r, "r = {r}: f {f:?}");
+                assert_close(d[i], r, 1e-7);
+            }
+            assert_close(d[1], r, 1e-15);
+        }
+    }
+
+    #[test]
+    fn new_activations_have_finite_derivatives_at_the_extremes() {
+        for x in EXTREMES {
+            let xs = [x];
+            let layers64 = [
+                derivative::<f64, _>(&Step, &xs)[0],
+                derivative::<f64, _>(&Elu::default(), &xs)[0],
+                derivative::<f64, _>(&Elu { alpha: 0.5 }, &xs)[0],
+                derivative::<f64, _>(&Bru { r: 1.0 }, &xs)[0],
+                derivative::<f64, _>(&Bru { r: 2.0 }, &xs)[0],
+                derivative::<f64, _>(&Bru { r: 3.0 }, &xs)[0],
+            ];
+            for d in layers64 {
+                assert!(d.is_finite() && (0.0..=3.0).contains(&d), "derivative at {x}: {d}");
+            }
+            let layers32 = [
+                derivative::<f32, _>(&Step, &xs)[0],
+                derivative::<f32, _>(&Elu::default(), &xs)[0],
+                derivative::<f32, _>(&Bru { r: 2.0 }, &xs)[0],
+                derivative::<f32, _>(&Bru { r: 0.5 }, &xs)[0],
+            ];
+            for d in layers32 {
+                assert!(d.is_finite() && d >= 0.0, "f32 derivative at {x}: {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn new_activations_gradient_checks() {
+        // Step: 0 both ways, away from the jump.
+        let kinked = away_from_zero(20, 21);
+        gradcheck("Step", &Step, &kinked);
+        // ELU's slope jumps at 0 unless α = 1.
+        gradcheck("Elu(1)", &Elu { alpha: 1.0 }, &kinked);
+        gradcheck("Elu(0.5)", &Elu { alpha: 0.5 }, &kinked);
+        gradcheck("Elu(2)", &Elu { alpha: 2.0 }, &kinked);
+        gradcheck("Elu(1), smooth inputs", &Elu { alpha: 1.0 }, &values(20, 22, -4.0, 4.0));
+        // BRU's slope is r on both sides of 0. Far below 0 the slope r e^(r z)
+        // is tiny beside the outputs' offset −1/r, whose rounding then
+        // dominates the differences: stay above −2.
+        let smooth = values(20, 23, -2.0, 4.0);
+        for r in [0.5, 1.0, 1.5, 2.0, 3.0] {
+            gradcheck(&alloc::format!("Bru({r})"), &Bru { r }, &smooth);
+            gradcheck(&alloc::format!("Bru({r}), away from 0"), &Bru { r }, &kinked);
+        }
     }
 }
