@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Adam with learning rate 1e-3 and batches of 64, as
-//! `scripts/torch_lenet.py` trains the same network in PyTorch. Prints one
+//! `scripts/torch_lenet.py` trains the same network in PyTorch, with one
+//! warm-up epoch and a cosine schedule after it. Prints one
 //! line per epoch (the `val_` figures are the test set, never trained on) and
 //! ends with `test accuracy: NN.NN%`.
 
@@ -15,6 +16,7 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use perceptra::CosineAnnealingLr;
 use perceptra::data::mnist;
 use perceptra::prelude::*;
 
@@ -58,11 +60,13 @@ fn run() -> Result<(), Box<dyn Error>> {
     println!("{}\n", net.summary());
 
     let adam = Adam::new(AdamConfig { lr: 1e-3, ..AdamConfig::default() })?;
-    let history = Trainer::new(CrossEntropy, adam).epochs(epochs).batch_size(64).seed(seed).fit(
-        &mut net,
-        &data.train,
-        Some(&data.test),
-    )?;
+    let history = Trainer::new(CrossEntropy, adam)
+        .epochs(epochs)
+        .batch_size(64)
+        .seed(seed)
+        // One warm-up epoch, then the rate anneals to 0 along a cosine.
+        .schedule(CosineAnnealingLr::with_warmup(1, epochs.max(2) - 1, 0.0)?)
+        .fit(&mut net, &data.train, Some(&data.test))?;
     let seconds = history.epochs.iter().fold(0.0, |s, r| s + r.seconds);
     println!(
         "training time: {seconds:.1} s, {:.2} s per epoch",

@@ -10,6 +10,7 @@ use syn::spanned::Spanned;
 use syn::{Error, Ident};
 
 use crate::ast::{self, Arg, Entry, Shape, Value};
+use crate::baked::{self, Budget};
 use crate::suggest::closest;
 
 /// A declaration whose shapes are known to fit together.
@@ -26,6 +27,11 @@ pub struct Model<'a> {
     pub activations: usize,
     /// The widest layer output.
     pub widest: usize,
+    /// The most scalars one inference holds at once: a layer's input and
+    /// output side by side.
+    pub peak_activations: usize,
+    /// Weights read from a file, to bake into the program.
+    pub baked: Option<crate::baked::Baked>,
 }
 
 impl Model<'_> {
@@ -108,6 +114,34 @@ pub struct Layer {
     /// Where its parameters start in the flat slice.
     pub offset: usize,
     pub params: usize,
+}
+
+/// One parameter tensor of a layer, as PyTorch's `state_dict` names it.
+pub struct Tensor {
+    /// `0.weight`
+    pub name: String,
+    /// `[out, in]`
+    pub shape: Vec<usize>,
+    /// Where it starts in the flat parameter slice.
+    pub offset: usize,
+    pub len: usize,
+}
+
+impl Layer {
+    /// The layer's parameter tensors, in `state_dict` order.
+    pub fn tensors(&self) -> Vec<Tensor> {
+        let mut offset = self.offset;
+        self.kind
+            .tensors(self.input, self.output)
+            .into_iter()
+            .map(|(suffix, shape)| {
+                let len = shape.iter().product();
+                let t = Tensor { name: format!("{}.{suffix}", self.index), shape, offset, len };
+                offset += len;
+                t
+            })
+            .collect()
+    }
 }
 
 /// A window over an image: kernel size, stride and padding.
@@ -257,6 +291,15 @@ impl Errors {
     }
 }
 
+/// The size from which rustc refuses a type "too big for the target
+/// architecture" (its `obj_size_bound`): 2⁶¹ bytes on 64-bit targets, 2³¹ on
+/// 32-bit ones. Taken for the host the macro runs on; a smaller target's
+/// compiler still reports its own limit, without a span.
+const MAX_OBJECT_BYTES: usize = match usize::BITS {
+    64 => 1 << 61,
+    _ => 1 << (usize::BITS - 1),
+};
+
 /// Checks a declaration: every error at once, or the resolved model.
 pub fn check(decl: &ast::Network) -> syn::Result<Model<'_>> {
     let mut errors = Errors::default();
@@ -266,8 +309,48 @@ pub fn check(decl: &ast::Network) -> syn::Result<Model<'_>> {
     let mut input: Option<(Option<Dims>, Span)> = None;
     let mut layers = Vec::new();
     let mut unknown_setting = false;
+    let mut weights: Option<syn::LitStr> = None;
+    let mut budget = Budget { flash: None, ram: None };
     for entry in &decl.entries {
         match entry {
+            Entry::Setting(s) if s.key == "weights" => {
+                if weights.is_some() {
+                    errors.add(s.key.span(), "`weights` is declared twice; keep one");
+                    continue;
+                }
+                let lit = match &s.value {
+                    Shape::Scalar(Value::Other(tokens)) => {
+                        syn::parse2::<syn::LitStr>(tokens.clone()).ok()
+                    }
+                    _ => None,
+                };
+                match lit {
+                    Some(lit) => weights = Some(lit),
+                    None => errors.push(Error::new_spanned(
+                        &s.value,
+                        "`weights` takes the path of a safetensors file, relative to the crate's \
+                         Cargo.toml: `weights: \"mnist.safetensors\"`",
+                    )),
+                }
+            }
+            Entry::Setting(s) if s.key == "flash" || s.key == "ram" => {
+                let slot = if s.key == "flash" { &mut budget.flash } else { &mut budget.ram };
+                if slot.is_some() {
+                    errors.add(s.key.span(), format!("`{}` is declared twice; keep one", s.key));
+                    continue;
+                }
+                match &s.value {
+                    Shape::Scalar(Value::Int { neg: None, lit }) => {
+                        if let Some(n) = errors.ok(baked::bytes(lit)) {
+                            *slot = Some((n, lit.span(), lit.to_string()));
+                        }
+                    }
+                    other => errors.push(Error::new_spanned(
+                        other,
+                        format!("`{}` takes a size in bytes, like `65536` or `64KiB`", s.key),
+                    )),
+                }
+            }
             Entry::Setting(s) if s.key == "input" => {
                 let span = s.key.span();
                 if input.is_some() {
@@ -281,10 +364,10 @@ pub fn check(decl: &ast::Network) -> syn::Result<Model<'_>> {
             }
             Entry::Setting(s) => {
                 let key = s.key.to_string();
-                let msg = match closest(&key, &["input"]) {
+                let msg = match closest(&key, &["input", "weights", "flash", "ram"]) {
                     Some(k) => format!("unknown setting `{key}`; did you mean `{k}`?"),
                     None => format!(
-                        "unknown setting `{key}`; the only setting is `input`, the shape of the input"
+                        "unknown setting `{key}`; the settings are `input`, `weights`, `flash` and `ram`"
                     ),
                 };
                 errors.add(s.key.span(), msg);
@@ -320,6 +403,7 @@ pub fn check(decl: &ast::Network) -> syn::Result<Model<'_>> {
     let mut shape = input_shape;
     let mut checked = Vec::new();
     let (mut offset, mut activations, mut widest) = (0usize, 0usize, 0usize);
+    let mut peak = input_shape.map_or(0, Dims::len);
     for (index, l) in layers.iter().enumerate() {
         let from = if index == 0 { Source::Input } else { Source::Layer };
         let resolved = errors
@@ -356,13 +440,24 @@ pub fn check(decl: &ast::Network) -> syn::Result<Model<'_>> {
         offset = end;
         activations = acts;
         widest = widest.max(output.len());
+        peak = peak.max(input.len().saturating_add(output.len()));
         shape = Some(output);
     }
 
     // A model must fit in memory as an array of scalars, and so must one
-    // sample's activations.
-    for (count, what) in [(offset, "parameters"), (activations, "activation values per sample")] {
-        if count.checked_mul(scalar.bytes()).is_none_or(|b| b > isize::MAX as usize) {
+    // sample's input and activations: each is a type rustc must lay out.
+    // The input alone is checked only when nothing else is wrong: an error
+    // on a layer too large for it says more.
+    let inputs = input_shape.map_or(0, Dims::len);
+    for (count, what) in [
+        (offset, "parameters"),
+        (activations, "activation values per sample"),
+        (inputs, "input values per sample"),
+    ] {
+        if what.starts_with("input") && errors.0.is_some() {
+            continue;
+        }
+        if count.checked_mul(scalar.bytes()).is_none_or(|b| b >= MAX_OBJECT_BYTES) {
             errors.add(
                 decl.ident.span(),
                 format!(
@@ -372,6 +467,37 @@ pub fn check(decl: &ast::Network) -> syn::Result<Model<'_>> {
             );
         }
     }
+
+    // What the model costs a microcontroller, against its budget.
+    let name = &decl.ident;
+    let bytes = scalar.bytes() as u64;
+    for (budget, need, what) in [
+        (&budget.flash, (offset as u64).saturating_mul(bytes), "of flash for its parameters"),
+        (
+            &budget.ram,
+            (peak as u64).saturating_mul(bytes),
+            "of RAM for the activations of one inference",
+        ),
+    ] {
+        if let Some((limit, span, written)) = budget
+            && need > *limit
+        {
+            errors.add(
+                *span,
+                format!(
+                    "`{name}` needs {} bytes {what}, more than its budget of {} bytes (`{written}`)",
+                    baked::thousands(need),
+                    baked::thousands(*limit)
+                ),
+            );
+        }
+    }
+
+    // Baked weights are checked last, against the resolved layers.
+    let baked = match (&weights, &errors.0) {
+        (Some(lit), None) => errors.ok(baked::read(lit, &name.to_string(), &checked)),
+        _ => None,
+    };
 
     match (errors.0, input_shape) {
         (Some(err), _) => Err(err),
@@ -384,6 +510,8 @@ pub fn check(decl: &ast::Network) -> syn::Result<Model<'_>> {
             params: offset,
             activations,
             widest,
+            peak_activations: peak,
+            baked,
         }),
         // An unknown input shape always comes with an error.
         (None, None) => Err(Error::new(input_span, "invalid `input`")),
@@ -907,8 +1035,8 @@ fn resolve(
                     let p = window.p;
                     format!(
                         ", {}×{} with padding {p}",
-                        h.saturating_add(2 * p),
-                        w.saturating_add(2 * p)
+                        h.saturating_add(p.saturating_mul(2)),
+                        w.saturating_add(p.saturating_mul(2))
                     )
                 } else {
                     String::new()

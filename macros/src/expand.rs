@@ -130,7 +130,8 @@ pub fn expand(model: &Model) -> TokenStream {
     let t = format_ident!("{}", model.scalar.name());
     let (input, output, params) = (lit(model.input.len()), lit(model.output()), lit(model.params));
     let input_shape = model.input.to_vec().into_iter().map(lit);
-    let (activations, widest) = (lit(model.activations), lit(model.widest));
+    let (activations, widest, peak) =
+        (lit(model.activations), lit(model.widest), lit(model.peak_activations));
     // The largest scratch any layer asks for, as the runtime computes it.
     let scratch_terms = model.layers.iter().map(|l| {
         let (ty, i, o) = (runtime_type(l), lit(l.input.len()), lit(l.output.len()));
@@ -156,14 +157,10 @@ pub fn expand(model: &Model) -> TokenStream {
     let layer_infos = model.layers.iter().map(|l| {
         let (index, kind, label) = (lit(l.index), l.kind.name(), l.kind.label(l.input, l.output));
         let (out, count) = (l.output.to_vec().into_iter().map(lit), lit(l.params));
-        let mut offset = l.offset;
-        let tensors = l.kind.tensors(l.input, l.output).into_iter().map(|(suffix, shape)| {
-            let len: usize = shape.iter().product();
-            let tensor = format!("{}.{suffix}", l.index);
-            let dims = shape.into_iter().map(lit);
-            let (at, n) = (lit(offset), lit(len));
-            offset += len;
-            quote!(#rt::TensorInfo { name: #tensor, shape: &[#(#dims),*], offset: #at, len: #n })
+        let tensors = l.tensors().into_iter().map(|t| {
+            let (name, dims, at, n) =
+                (t.name, t.shape.into_iter().map(lit), lit(t.offset), lit(t.len));
+            quote!(#rt::TensorInfo { name: #name, shape: &[#(#dims),*], offset: #at, len: #n })
         });
         quote! {
             #rt::LayerInfo {
@@ -259,6 +256,33 @@ pub fn expand(model: &Model) -> TokenStream {
         }
     });
 
+    let baked = model.baked.as_ref().map(|b| {
+        let path = b.path.to_string_lossy().into_owned();
+        let pieces = b.pieces.iter().map(|p| {
+            let (at, to, len, wide) = (lit(p.at), lit(p.to), lit(p.len), p.wide);
+            quote!(#rt::Piece { at: #at, to: #to, len: #len, wide: #wide })
+        });
+        let decode = format_ident!("decode_{}", model.scalar.name());
+        let doc = format!(
+            "`{name}` with the weights of `{}`, baked into the program when it compiled: \
+             a `static` in read-only memory (flash), neither parsed nor copied at run time.",
+            b.written
+        );
+        quote! {
+            impl #ident<&'static [#t; #params]> {
+                #[doc = #doc]
+                pub const fn baked() -> Self {
+                    // Decoding 10⁵ scalars takes the compile-time evaluator
+                    // a while; that is expected here.
+                    #[allow(long_running_const_eval)]
+                    static WEIGHTS: [#t; #params] =
+                        #rt::#decode::<#params>(::core::include_bytes!(#path), &[#(#pieces),*]);
+                    Self::from_params(&WEIGHTS)
+                }
+            }
+        }
+    });
+
     let doc_new = format!(
         "A new `{name}` on the heap, initialised like PyTorch's default for each layer \
          (for `Dense`: weight and bias uniform in ±1/√in)."
@@ -296,6 +320,8 @@ pub fn expand(model: &Model) -> TokenStream {
                 }
             }
         }
+
+        #baked
 
         impl<__S> #ident<__S> {
             /// Wraps parameters (`PARAMS` scalars in PyTorch `state_dict` order):
@@ -336,6 +362,7 @@ pub fn expand(model: &Model) -> TokenStream {
             const ACTIVATIONS: usize = #activations;
             const WIDEST: usize = #widest;
             const SCRATCH: usize = #scratch;
+            const PEAK_ACTIVATIONS: usize = #peak;
             const LAYERS: &'static [#rt::LayerInfo] = &[#(#layer_infos),*];
 
             #[inline]

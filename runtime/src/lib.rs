@@ -25,6 +25,7 @@ extern crate std;
 
 #[cfg(feature = "alloc")]
 mod backprop;
+mod baked;
 pub mod data;
 #[cfg(feature = "std")]
 pub mod fit;
@@ -32,6 +33,7 @@ mod float;
 mod gemm;
 #[cfg(feature = "alloc")]
 pub mod gradcheck;
+mod kernels;
 mod layer;
 mod layers;
 mod loss;
@@ -136,6 +138,8 @@ pub mod __private {
     }
 
     pub use crate::__if_alloc as if_alloc;
+    pub use crate::baked::{Piece, decode_f32, decode_f64};
+    pub use crate::gemm::{Mat, MatMut, gemm};
 }
 
 /// Keeps items only when this crate is built with `alloc`: generated code

@@ -111,6 +111,10 @@ pub trait Network {
     /// Scratch scalars the layers themselves need in a batched pass (im2col
     /// buffers), whatever the batch size.
     const SCRATCH: usize;
+    /// The most scalars one inference holds at once (a layer's input and
+    /// output side by side): the activation memory [`Network::forward`]
+    /// needs beyond its call frames.
+    const PEAK_ACTIVATIONS: usize;
     /// The layers, in order.
     const LAYERS: &'static [LayerInfo];
 

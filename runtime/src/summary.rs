@@ -20,6 +20,8 @@ pub struct Summary {
     pub layers: &'static [LayerInfo],
     /// Total number of parameters.
     pub params: usize,
+    /// The most scalars one inference holds at once.
+    pub peak_activations: usize,
 }
 
 impl Summary {
@@ -32,12 +34,18 @@ impl Summary {
             input: N::INPUT_SHAPE,
             layers: N::LAYERS,
             params: N::PARAMS,
+            peak_activations: N::PEAK_ACTIVATIONS,
         }
     }
 
-    /// Bytes of parameters.
+    /// Bytes of parameters: the flash a model with baked weights occupies.
     pub fn param_bytes(&self) -> usize {
         self.params * self.scalar_bytes
+    }
+
+    /// Bytes of activations one inference holds at once, at most.
+    pub fn peak_activation_bytes(&self) -> usize {
+        self.peak_activations * self.scalar_bytes
     }
 }
 
@@ -150,7 +158,13 @@ impl fmt::Display for Summary {
         if bytes >= 1024 {
             write!(f, ", {:.1} KiB", bytes as f64 / 1024.0)?;
         }
-        write!(f, ")")
+        writeln!(f, ")")?;
+        write!(
+            f,
+            "Peak activations per inference: {} values ({} bytes)",
+            Thousands(self.peak_activations),
+            Thousands(self.peak_activation_bytes())
+        )
     }
 }
 

@@ -84,6 +84,7 @@ for Mnist<__S> {
         }
         __max
     };
+    const PEAK_ACTIVATIONS: usize = 912;
     const LAYERS: &'static [::perceptra::__private::LayerInfo] = &[
         ::perceptra::__private::LayerInfo {
             index: 0,

@@ -3,32 +3,76 @@
 //!
 //! `C ← α·A·B + β·C` for matrices given as slices with a row stride and a
 //! column stride, so that row-major weights, column-major batches and their
-//! transposes are all read in place. With `alloc`, `f32` and `f64` go to
-//! [`matrixmultiply`], whose packed kernels pick AVX2, FMA or AVX-512 at run
-//! time; without it, a plain loop does the same arithmetic.
+//! transposes are all read in place.
+//!
+//! - `f32` on x86-64 with AVX-512 (detected at run time): our own kernels for
+//!   the layouts of a training step (`x86.rs`), which neither pack nor
+//!   allocate, split over the cores when the product is large enough.
+//! - otherwise, with `alloc`: [`matrixmultiply`], whose packed kernels pick
+//!   AVX2, FMA or AVX-512 at run time;
+//! - without `alloc`: a plain loop doing the same arithmetic.
 
 #![allow(unsafe_code)]
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod x86;
 
 use crate::Float;
 
 /// A matrix over a slice: element `(i, j)` is `data[i·rs + j·cs]`.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Mat<'a, T> {
+pub struct Mat<'a, T> {
+    /// The scalars the matrix reads.
     pub data: &'a [T],
+    /// Number of rows.
     pub rows: usize,
+    /// Number of columns.
     pub cols: usize,
+    /// Distance in scalars between consecutive rows.
     pub rs: usize,
+    /// Distance in scalars between consecutive columns.
     pub cs: usize,
 }
 
 /// A mutable matrix over a slice, laid out as [`Mat`].
 #[derive(Debug)]
-pub(crate) struct MatMut<'a, T> {
+pub struct MatMut<'a, T> {
+    /// The scalars the matrix writes.
     pub data: &'a mut [T],
+    /// Number of rows.
     pub rows: usize,
+    /// Number of columns.
     pub cols: usize,
+    /// Distance in scalars between consecutive rows.
     pub rs: usize,
+    /// Distance in scalars between consecutive columns.
     pub cs: usize,
+}
+
+impl<'a, T: bytemuck::Pod> Mat<'a, T> {
+    /// The same matrix over the same scalars seen as `U` (`T` is `U`).
+    fn cast<U: bytemuck::Pod>(self) -> Mat<'a, U> {
+        Mat {
+            data: bytemuck::cast_slice(self.data),
+            rows: self.rows,
+            cols: self.cols,
+            rs: self.rs,
+            cs: self.cs,
+        }
+    }
+}
+
+impl<'a, T: bytemuck::Pod> MatMut<'a, T> {
+    /// The same matrix over the same scalars seen as `U` (`T` is `U`).
+    fn cast<U: bytemuck::Pod>(self) -> MatMut<'a, U> {
+        MatMut {
+            data: bytemuck::cast_slice_mut(self.data),
+            rows: self.rows,
+            cols: self.cols,
+            rs: self.rs,
+            cs: self.cs,
+        }
+    }
 }
 
 impl<'a, T> Mat<'a, T> {
@@ -75,7 +119,7 @@ fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
 /// # Panics
 /// If the shapes do not agree, a matrix reaches past its slice, or `c`'s
 /// strides would make two elements share a scalar.
-pub(crate) fn gemm<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: MatMut<'_, T>) {
+pub fn gemm<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: MatMut<'_, T>) {
     assert!(a.cols == b.rows && c.rows == a.rows && c.cols == b.cols, "gemm: shapes disagree");
     assert!(fits(a.data.len(), a.rows, a.cols, a.rs, a.cs), "gemm: `a` reaches past its slice");
     assert!(fits(b.data.len(), b.rows, b.cols, b.rs, b.cs), "gemm: `b` reaches past its slice");
@@ -97,13 +141,20 @@ pub(crate) fn gemm<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c:
 fn kernel<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: MatMut<'_, T>) {
     use core::any::TypeId;
 
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    let s = |x: usize| x as isize;
     if TypeId::of::<T>() == TypeId::of::<f32>() {
-        let (ad, bd) =
-            (bytemuck::cast_slice::<T, f32>(a.data), bytemuck::cast_slice::<T, f32>(b.data));
-        let cd = bytemuck::cast_slice_mut::<T, f32>(c.data);
+        let a = a.cast::<f32>();
+        let b = b.cast::<f32>();
+        let c = c.cast::<f32>();
         let (alpha, beta) = (alpha.as_f64() as f32, beta.as_f64() as f32);
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if x86::available()
+            && let Some(layout) = x86::layout(&a, &b, &c)
+        {
+            split(&|a, b, c| x86::run(layout, alpha, a, b, beta, c), a, b, c);
+            return;
+        }
+        let (m, k, n) = (a.rows, a.cols, b.cols);
+        let s = |x: usize| x as isize;
         // SAFETY: `gemm` checked that every element of `a`, `b` and `c`
         // (given their shapes and strides) lies inside its slice, that `c`'s
         // elements are distinct, and `c` is borrowed mutably, so it aliases
@@ -115,23 +166,25 @@ fn kernel<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: MatMut<'
                 k,
                 n,
                 alpha,
-                ad.as_ptr(),
+                a.data.as_ptr(),
                 s(a.rs),
                 s(a.cs),
-                bd.as_ptr(),
+                b.data.as_ptr(),
                 s(b.rs),
                 s(b.cs),
                 beta,
-                cd.as_mut_ptr(),
+                c.data.as_mut_ptr(),
                 s(c.rs),
                 s(c.cs),
             );
         }
     } else if TypeId::of::<T>() == TypeId::of::<f64>() {
-        let (ad, bd) =
-            (bytemuck::cast_slice::<T, f64>(a.data), bytemuck::cast_slice::<T, f64>(b.data));
-        let cd = bytemuck::cast_slice_mut::<T, f64>(c.data);
+        let a = a.cast::<f64>();
+        let b = b.cast::<f64>();
+        let c = c.cast::<f64>();
         let (alpha, beta) = (alpha.as_f64(), beta.as_f64());
+        let (m, k, n) = (a.rows, a.cols, b.cols);
+        let s = |x: usize| x as isize;
         // SAFETY: as for `sgemm` above.
         unsafe {
             matrixmultiply::dgemm(
@@ -139,20 +192,91 @@ fn kernel<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: MatMut<'
                 k,
                 n,
                 alpha,
-                ad.as_ptr(),
+                a.data.as_ptr(),
                 s(a.rs),
                 s(a.cs),
-                bd.as_ptr(),
+                b.data.as_ptr(),
                 s(b.rs),
                 s(b.cs),
                 beta,
-                cd.as_mut_ptr(),
+                c.data.as_mut_ptr(),
                 s(c.rs),
                 s(c.cs),
             );
         }
     } else {
         portable(alpha, a, b, beta, c);
+    }
+}
+
+/// Whether [`gemm`] over `T` runs the AVX-512 kernels on this CPU.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub(crate) fn fast_f32<T: 'static>() -> bool {
+    core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>() && x86::available()
+}
+
+/// A product `c ← f(a, b)` on part of the matrices.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+type Product<'f, T> = dyn Fn(Mat<'_, T>, Mat<'_, T>, MatMut<'_, T>) + Sync + 'f;
+
+/// Products of at least this many multiply-adds are split between threads.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+const SPLIT: usize = 1 << 18;
+
+/// Runs `f` on one part of the product per free thread, as long as each
+/// part keeps at least [`SPLIT`] multiply-adds, splitting `c` along its outer
+/// dimension (so that each part is its own slice). Every element is computed
+/// by one call of `f` in the same way whatever the split, so the result does
+/// not depend on the number of threads.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+fn split<T: Copy + Send + Sync>(
+    f: &Product<'_, T>,
+    a: Mat<'_, T>,
+    b: Mat<'_, T>,
+    c: MatMut<'_, T>,
+) {
+    let work = c.rows.saturating_mul(c.cols).saturating_mul(a.cols);
+    if work < 2 * SPLIT {
+        // Too small to share, and the thread pool (which allocates when it
+        // starts) is never touched.
+        return f(a, b, c);
+    }
+    let parts = rayon::current_num_threads().min(work / SPLIT);
+    split_into(parts, f, a, b, c);
+}
+
+/// [`split`] into `parts` pieces of nearly equal size.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+fn split_into<T: Copy + Send + Sync>(
+    parts: usize,
+    f: &Product<'_, T>,
+    a: Mat<'_, T>,
+    b: Mat<'_, T>,
+    c: MatMut<'_, T>,
+) {
+    let (p0, p1) = (parts / 2, parts - parts / 2);
+    if parts < 2 {
+        f(a, b, c)
+    } else if c.rs == 1 && c.cols >= parts {
+        // Column-major: the first columns are the front of the slice.
+        let half = c.cols * p0 / parts;
+        let (front, back) = c.data.split_at_mut(half * c.cs);
+        let c0 = MatMut { data: front, rows: c.rows, cols: half, rs: c.rs, cs: c.cs };
+        let c1 = MatMut { data: back, rows: c.rows, cols: c.cols - half, rs: c.rs, cs: c.cs };
+        let b0 = Mat { cols: half, ..b };
+        let b1 = Mat { data: &b.data[(half * b.cs).min(b.data.len())..], cols: b.cols - half, ..b };
+        rayon::join(|| split_into(p0, f, a, b0, c0), || split_into(p1, f, a, b1, c1));
+    } else if c.cs == 1 && c.rows >= parts {
+        // Row-major: the first rows are the front of the slice.
+        let half = c.rows * p0 / parts;
+        let (front, back) = c.data.split_at_mut(half * c.rs);
+        let c0 = MatMut { data: front, rows: half, cols: c.cols, rs: c.rs, cs: c.cs };
+        let c1 = MatMut { data: back, rows: c.rows - half, cols: c.cols, rs: c.rs, cs: c.cs };
+        let a0 = Mat { rows: half, ..a };
+        let a1 = Mat { data: &a.data[(half * a.rs).min(a.data.len())..], rows: a.rows - half, ..a };
+        rayon::join(|| split_into(p0, f, a0, b, c0), || split_into(p1, f, a1, b, c1));
+    } else {
+        f(a, b, c)
     }
 }
 

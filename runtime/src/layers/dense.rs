@@ -1,7 +1,8 @@
-use nalgebra::{Const, MatrixView, SVector, SVectorView};
+use nalgebra::SVector;
 use rand::{Rng, RngExt};
 
 use crate::gemm::{Mat, MatMut, gemm};
+use crate::kernels::matvec_acc;
 use crate::{Float, Layer, Mode, Saved};
 
 /// A fully connected layer: `y = W x + b`, like PyTorch's `nn.Linear`.
@@ -25,19 +26,6 @@ use crate::{Float, Layer, Mode, Saved};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Dense;
 
-/// `Wᵀ` as a column-major `[IN, OUT]` view of the row-major weight.
-#[inline(always)]
-fn weight_t<T: Float, const IN: usize, const OUT: usize>(
-    params: &[T],
-) -> MatrixView<'_, T, Const<IN>, Const<OUT>> {
-    MatrixView::from_slice_generic(&params[..IN * OUT], Const::<IN>, Const::<OUT>)
-}
-
-#[inline(always)]
-fn bias<T: Float, const IN: usize, const OUT: usize>(params: &[T]) -> SVectorView<'_, T, OUT> {
-    SVectorView::from_slice(&params[IN * OUT..IN * OUT + OUT])
-}
-
 impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense {
     const PARAMS: usize = IN * OUT + OUT;
 
@@ -50,7 +38,11 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense {
 
     #[inline]
     fn forward(&self, params: &[T], x: &SVector<T, IN>) -> SVector<T, OUT> {
-        weight_t::<T, IN, OUT>(params).tr_mul(x) + bias::<T, IN, OUT>(params)
+        // Row `j` of the row-major weight is contiguous: `yⱼ = bⱼ + W[j, :]·x`.
+        let (w, b) = params[..IN * OUT + OUT].split_at(IN * OUT);
+        let mut y = SVector::<T, OUT>::from_column_slice(b);
+        matvec_acc(w, x.as_slice(), y.as_mut_slice());
+        y
     }
 
     fn forward_batch(&self, params: &[T], x: &[T], y: &mut [T], _scratch: &mut [T], _mode: Mode) {

@@ -1,0 +1,155 @@
+//! Training and inference speed on MNIST, timed the way
+//! `../shared/bench/torch_train.py` and `torch_infer.py` time PyTorch, so the
+//! two can run side by side:
+//!
+//! ```text
+//! MNIST_DIR=../shared/data/mnist cargo run --release --example bench -- train --arch 784-128-10 --opt sgd --lr 0.1 --bs 32 --epochs 5
+//! MNIST_DIR=../shared/data/mnist cargo run --release --example bench -- train --arch 784-256-128-10 --opt adam --lr 1e-3 --bs 64 --epochs 5
+//! cargo run --release --example bench -- infer
+//! ```
+//!
+//! An epoch is timed as PyTorch's: the shuffle plus every minibatch step
+//! (forward, cross-entropy, backward, optimizer step), the data already in
+//! memory as f32 in `[0, 1]`, the last partial batch kept; test accuracy is
+//! measured outside the timing. Inference times one-sample calls one by one
+//! (the median of 20,000 after a warm-up) and batches of 1,000. Each mode
+//! ends with a `RESULT_JSON` line like the PyTorch scripts'.
+
+use std::error::Error;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use perceptra::data::mnist;
+use perceptra::prelude::*;
+
+network! {
+    /// 784-128-10.
+    struct Small<f32> { input: 784, Dense(128), ReLU, Dense(10) }
+    /// 784-256-128-10.
+    struct Medium<f32> { input: 784, Dense(256), ReLU, Dense(128), ReLU, Dense(10) }
+}
+
+/// Multiply-adds of one sample through a dense network of these widths.
+fn macs(widths: &[usize]) -> f64 {
+    widths.windows(2).map(|w| (w[0] * w[1]) as f64).sum()
+}
+
+/// The value after `name` in `args`, parsed, or `default`.
+fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result<T, String> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(default),
+        Some(i) => {
+            let v = args.get(i + 1).ok_or_else(|| format!("`{name}` needs a value"))?;
+            v.parse().map_err(|_| format!("`{name}`: cannot read `{v}`"))
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn train<N>(mut net: N, args: &[String], widths: &[usize]) -> Result<(), Box<dyn Error>>
+where
+    N: NetworkMut<Scalar = f32, Input = SVector<f32, 784>, Output = SVector<f32, 10>>,
+{
+    let dir =
+        std::env::var_os(mnist::DIR_VAR).map_or_else(|| PathBuf::from("data/mnist"), PathBuf::from);
+    let data = mnist::load::<f32>(&dir)?;
+    let (opt, lr, bs, epochs) = (
+        arg(args, "--opt", String::from("sgd"))?,
+        arg(args, "--lr", 0.1)?,
+        arg(args, "--bs", 32usize)?,
+        arg(args, "--epochs", 5usize)?,
+    );
+    let optimizer: Box<dyn Optimizer<f32>> = match opt.as_str() {
+        "sgd" => Box::new(Sgd::with_lr(lr)?),
+        "adam" => Box::new(Adam::with_lr(lr)?),
+        other => return Err(format!("unknown optimizer `{other}`; expected sgd or adam").into()),
+    };
+    let mut times = Vec::new();
+    let mut accuracies = Vec::new();
+    let mut trainer =
+        Trainer::new(CrossEntropy, optimizer).batch_size(bs).progress(Progress::Silent);
+    for epoch in 1..=epochs {
+        // One epoch at a time, so that the test accuracy stays outside the timing.
+        trainer = trainer.epochs(1).seed(epoch as u64);
+        let history = trainer.fit(&mut net, &data.train, None)?;
+        let seconds = history.epochs[0].seconds;
+        let accuracy = evaluate(&net, &CrossEntropy, &data.test)?.accuracy.unwrap_or(0.0);
+        // Forward, the weight gradients, and the input gradients of every
+        // layer but the first, as ../shared/bench/README.md counts them.
+        let flops =
+            2.0 * data.train.len() as f64 * (3.0 * macs(widths) - (widths[0] * widths[1]) as f64);
+        println!(
+            "epoch {epoch} time {seconds:.4}s  {:.0} samples/s  {:.1} GFLOP/s  test_acc {accuracy:.4}",
+            data.train.len() as f64 / seconds,
+            flops / seconds / 1e9
+        );
+        times.push(seconds);
+        accuracies.push(accuracy);
+    }
+    println!(
+        "RESULT_JSON {{\"arch\": \"{}\", \"opt\": \"{opt}\", \"lr\": {lr}, \"bs\": {bs}, \"epoch_times\": {times:?}, \
+         \"median_epoch_s\": {}, \"test_acc\": {accuracies:?}}}",
+        args_arch(args),
+        median(times.clone())
+    );
+    Ok(())
+}
+
+fn args_arch(args: &[String]) -> String {
+    arg(args, "--arch", String::from("784-128-10")).unwrap_or_default()
+}
+
+fn infer() -> Result<(), Box<dyn Error>> {
+    let net = Small::new(&mut ChaCha8Rng::seed_from_u64(0));
+    let inputs: Vec<SVector<f32, 784>> =
+        (0..1000).map(|i| SVector::from_fn(|j, _| ((i * 784 + j) % 255) as f32 / 255.0)).collect();
+    // One sample at a time: the median over 20,000 calls after 2,000 of warm-up.
+    let mut sink = 0.0f32;
+    for x in inputs.iter().cycle().take(2000) {
+        sink += net.forward(x)[0];
+    }
+    let mut one = Vec::with_capacity(20_000);
+    for x in inputs.iter().cycle().take(20_000) {
+        let start = Instant::now();
+        sink += std::hint::black_box(net.forward(std::hint::black_box(x)))[0];
+        one.push(start.elapsed().as_secs_f64());
+    }
+    // Batches of 1,000, reusing the output and the workspace.
+    let mut outputs = vec![SVector::<f32, 10>::zeros(); inputs.len()];
+    let mut workspace = perceptra::Workspace::new();
+    net.forward_batch_into(&inputs, &mut outputs, &mut workspace);
+    let mut batch = Vec::new();
+    for _ in 0..200 {
+        let start = Instant::now();
+        net.forward_batch_into(std::hint::black_box(&inputs), &mut outputs, &mut workspace);
+        batch.push(start.elapsed().as_secs_f64());
+        sink += outputs[0][0];
+    }
+    let (one, batch) = (median(one), median(batch));
+    println!("one sample: {:.2} us", one * 1e6);
+    println!("batch of 1000: {:.3} ms, {:.0} samples/s", batch * 1e3, 1000.0 / batch);
+    println!(
+        "RESULT_JSON {{\"single_us\": {}, \"batch1000_ms\": {}, \"sink\": {}}}",
+        one * 1e6,
+        batch * 1e3,
+        sink.is_finite()
+    );
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("train") => match args_arch(&args).as_str() {
+            "784-128-10" => train(Small::new(&mut ChaCha8Rng::seed_from_u64(0)), &args, &[784, 128, 10]),
+            "784-256-128-10" => train(Medium::new(&mut ChaCha8Rng::seed_from_u64(0)), &args, &[784, 256, 128, 10]),
+            other => Err(format!("unknown --arch `{other}`; expected 784-128-10 or 784-256-128-10").into()),
+        },
+        Some("infer") => infer(),
+        _ => Err("usage: bench train [--arch A] [--opt sgd|adam] [--lr X] [--bs N] [--epochs N] | bench infer".into()),
+    }
+}

@@ -1,0 +1,293 @@
+//! AVX-512 kernels for the two layouts every product of a training step
+//! takes, without packing and without allocating:
+//!
+//! - **outer**: `C = α A B + β C` with the columns of `A` and of `C`
+//!   contiguous (`B` read one scalar at a time): the weight gradients, the
+//!   input gradients and convolutions. A tile of 32 rows × `NR` columns of
+//!   `C` lives in 2·`NR` registers; each step loads two vectors of a column of
+//!   `A` and multiplies them by `NR` broadcast scalars of `B`.
+//! - **dot**: `C = α A B + β C` with the rows of `A` and the columns of `B`
+//!   contiguous (`C` written one scalar at a time): the forward pass of a
+//!   dense layer, whose row-major weights meet column-major samples. A tile
+//!   of 4 × 4 dot products runs in 16 registers over the shared dimension.
+//!
+//! Every element of `C` is summed in the same order whatever tile or thread
+//! computes it, so results do not depend on how the work is split.
+
+#![allow(unsafe_code)]
+
+use core::arch::x86_64::*;
+
+use super::{Mat, MatMut};
+
+/// Rows of an outer-product tile: two vectors of 16.
+const MR: usize = 32;
+/// Columns of an outer-product tile.
+const NR: usize = 12;
+
+/// `0b1…1` with the low `n` bits set (`n ≤ 16`).
+#[inline(always)]
+fn mask(n: usize) -> __mmask16 {
+    if n >= 16 { 0xffff } else { ((1u32 << n) - 1) as __mmask16 }
+}
+
+/// Whether the CPU runs AVX-512F code, asked once.
+pub(super) fn available() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    static LEVEL: AtomicU8 = AtomicU8::new(0);
+    match LEVEL.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            let yes = std::is_x86_feature_detected!("avx512f");
+            LEVEL.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+            yes
+        }
+    }
+}
+
+/// Which layout a product has, if one of ours.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Layout {
+    /// `C` as is.
+    Outer,
+    /// `Cᵀ = Bᵀ Aᵀ`, which is an outer-product layout.
+    OuterTransposed,
+    Dot,
+}
+
+pub(super) fn layout(a: &Mat<'_, f32>, b: &Mat<'_, f32>, c: &MatMut<'_, f32>) -> Option<Layout> {
+    if c.rs == 1 && a.rs == 1 {
+        Some(Layout::Outer)
+    } else if c.cs == 1 && b.cs == 1 {
+        Some(Layout::OuterTransposed)
+    } else if a.cs == 1 && b.rs == 1 {
+        Some(Layout::Dot)
+    } else {
+        None
+    }
+}
+
+/// Runs the product in `layout`. The caller checked the shapes, that every
+/// element lies in its slice, and that AVX-512F is available.
+pub(super) fn run(
+    layout: Layout,
+    alpha: f32,
+    a: Mat<'_, f32>,
+    b: Mat<'_, f32>,
+    beta: f32,
+    c: MatMut<'_, f32>,
+) {
+    // SAFETY: `available()` was checked by the caller; the kernels read and
+    // write only elements `gemm` checked to be inside the slices.
+    unsafe {
+        match layout {
+            Layout::Outer => outer(alpha, a, b, beta, c),
+            Layout::OuterTransposed => {
+                let ct = MatMut { data: c.data, rows: c.cols, cols: c.rows, rs: c.cs, cs: c.rs };
+                outer(alpha, b.t(), a.t(), beta, ct);
+            }
+            Layout::Dot => dot(alpha, a, b, beta, c),
+        }
+    }
+}
+
+/// `C = α A B + β C` with `a.rs == 1` and `c.rs == 1`.
+#[target_feature(enable = "avx512f")]
+unsafe fn outer(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: MatMut<'_, f32>) {
+    let (m, n) = (c.rows, c.cols);
+    let mut j = 0;
+    while j < n {
+        let nr = NR.min(n - j);
+        let mut i = 0;
+        while i < m {
+            let mr = MR.min(m - i);
+            // SAFETY: the tile's rows `i..i+mr` and columns `j..j+nr` are in range.
+            unsafe {
+                match nr {
+                    12 => outer_tile::<12>(alpha, &a, &b, beta, &c, i, j, mr),
+                    11 => outer_tile::<11>(alpha, &a, &b, beta, &c, i, j, mr),
+                    10 => outer_tile::<10>(alpha, &a, &b, beta, &c, i, j, mr),
+                    9 => outer_tile::<9>(alpha, &a, &b, beta, &c, i, j, mr),
+                    8 => outer_tile::<8>(alpha, &a, &b, beta, &c, i, j, mr),
+                    7 => outer_tile::<7>(alpha, &a, &b, beta, &c, i, j, mr),
+                    6 => outer_tile::<6>(alpha, &a, &b, beta, &c, i, j, mr),
+                    5 => outer_tile::<5>(alpha, &a, &b, beta, &c, i, j, mr),
+                    4 => outer_tile::<4>(alpha, &a, &b, beta, &c, i, j, mr),
+                    3 => outer_tile::<3>(alpha, &a, &b, beta, &c, i, j, mr),
+                    2 => outer_tile::<2>(alpha, &a, &b, beta, &c, i, j, mr),
+                    _ => outer_tile::<1>(alpha, &a, &b, beta, &c, i, j, mr),
+                }
+            }
+            i += MR;
+        }
+        j += NR;
+    }
+}
+
+/// One tile of [`outer`]: rows `i..i+mr` (`mr ≤ 32`), columns `j..j+NC`.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn outer_tile<const NC: usize>(
+    alpha: f32,
+    a: &Mat<'_, f32>,
+    b: &Mat<'_, f32>,
+    beta: f32,
+    c: &MatMut<'_, f32>,
+    i: usize,
+    j: usize,
+    mr: usize,
+) {
+    let (m0, m1) = (mask(mr), mask(mr.saturating_sub(16)));
+    let mut acc0 = [_mm512_setzero_ps(); NC];
+    let mut acc1 = [_mm512_setzero_ps(); NC];
+    let ap = a.data.as_ptr();
+    let bp = b.data.as_ptr();
+    for p in 0..a.cols {
+        // SAFETY: column `p` of `a`, rows `i..i+mr`, masked to the rows that exist.
+        let (x0, x1) = unsafe {
+            let col = ap.add(i + p * a.cs);
+            (_mm512_maskz_loadu_ps(m0, col), _mm512_maskz_loadu_ps(m1, col.add(16)))
+        };
+        for (jj, (r0, r1)) in acc0.iter_mut().zip(&mut acc1).enumerate() {
+            // SAFETY: element `(p, j + jj)` of `b` is in range.
+            let s = _mm512_set1_ps(unsafe { *bp.add(p * b.rs + (j + jj) * b.cs) });
+            *r0 = _mm512_fmadd_ps(x0, s, *r0);
+            *r1 = _mm512_fmadd_ps(x1, s, *r1);
+        }
+    }
+    let (va, vb) = (_mm512_set1_ps(alpha), _mm512_set1_ps(beta));
+    let cp = c.data.as_ptr().cast_mut();
+    for jj in 0..NC {
+        // SAFETY: column `j + jj` of `c`, rows `i..i+mr`, masked; `c` is
+        // borrowed mutably by the caller, so nothing else reads it.
+        unsafe {
+            let col = cp.add(i + (j + jj) * c.cs);
+            let (mut r0, mut r1) = (_mm512_mul_ps(acc0[jj], va), _mm512_mul_ps(acc1[jj], va));
+            if beta != 0.0 {
+                r0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, col), vb, r0);
+                r1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, col.add(16)), vb, r1);
+            }
+            _mm512_mask_storeu_ps(col, m0, r0);
+            if mr > 16 {
+                _mm512_mask_storeu_ps(col.add(16), m1, r1);
+            }
+        }
+    }
+}
+
+/// Rows of `A` and columns of `B` per dot-product tile: 16 sums in registers.
+const MI: usize = 4;
+const NJ: usize = 4;
+
+/// Columns of `B` per block of [`dot`]: 64 columns of an MNIST-size input
+/// (200 KB) stay in L2 while every row of `A` passes over them.
+const JB: usize = 64;
+
+/// `C = α A B + β C` with `a.cs == 1` and `b.rs == 1`: tiles of 4 rows of
+/// `A` × 4 columns of `B`. Columns go in blocks of [`JB`], and within a block
+/// rows go outside, so that 4 rows of `A` (the weights) stay in L1 while the
+/// block's columns of `B` pass them from L2.
+#[target_feature(enable = "avx512f")]
+unsafe fn dot(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: MatMut<'_, f32>) {
+    let (m, n) = (c.rows, c.cols);
+    let mut j0 = 0;
+    while j0 < n {
+        let j1 = (j0 + JB).min(n);
+        let mut i = 0;
+        while i < m {
+            let mi = if n == 1 && m - i >= 8 { 8 } else { MI.min(m - i) };
+            let mut j = j0;
+            while j < j1 {
+                let nj = NJ.min(j1 - j);
+                macro_rules! tile {
+                    ($mi:literal) => {
+                        match nj {
+                            4 => dot_tile::<$mi, 4>(alpha, &a, &b, beta, &c, i, j),
+                            3 => dot_tile::<$mi, 3>(alpha, &a, &b, beta, &c, i, j),
+                            2 => dot_tile::<$mi, 2>(alpha, &a, &b, beta, &c, i, j),
+                            _ => dot_tile::<$mi, 1>(alpha, &a, &b, beta, &c, i, j),
+                        }
+                    };
+                }
+                // SAFETY: rows `i..i+mi` of `a` and columns `j..j+nj` of `b` exist.
+                unsafe {
+                    match mi {
+                        // One column (a single sample): eight rows at once
+                        // keep eight independent sums in flight.
+                        8 => dot_tile::<8, 1>(alpha, &a, &b, beta, &c, i, j),
+                        4 => tile!(4),
+                        3 => tile!(3),
+                        2 => tile!(2),
+                        _ => tile!(1),
+                    }
+                }
+                j += NJ;
+            }
+            i += mi;
+        }
+        j0 = j1;
+    }
+}
+
+/// One tile of [`dot`]: `MI` rows of `a` against `NC` columns of `b`.
+#[target_feature(enable = "avx512f")]
+unsafe fn dot_tile<const MI: usize, const NC: usize>(
+    alpha: f32,
+    a: &Mat<'_, f32>,
+    b: &Mat<'_, f32>,
+    beta: f32,
+    c: &MatMut<'_, f32>,
+    i: usize,
+    j: usize,
+) {
+    let k = a.cols;
+    let mut acc = [[_mm512_setzero_ps(); NC]; MI];
+    let (ap, bp) = (a.data.as_ptr(), b.data.as_ptr());
+    // Full vectors, then the masked tail: the same additions either way.
+    macro_rules! step {
+        ($p:expr, $mk:expr) => {{
+            let (p, mk) = ($p, $mk);
+            let mut xs = [_mm512_setzero_ps(); MI];
+            for (ii, x) in xs.iter_mut().enumerate() {
+                // SAFETY: row `i + ii` of `a`, elements `p..min(p+16, k)`.
+                *x = unsafe { _mm512_maskz_loadu_ps(mk, ap.add((i + ii) * a.rs + p)) };
+            }
+            for jj in 0..NC {
+                // SAFETY: column `j + jj` of `b`, elements `p..min(p+16, k)`.
+                let y = unsafe { _mm512_maskz_loadu_ps(mk, bp.add((j + jj) * b.cs + p)) };
+                for (row, &x) in acc.iter_mut().zip(&xs) {
+                    row[jj] = _mm512_fmadd_ps(x, y, row[jj]);
+                }
+            }
+        }};
+    }
+    let mut p = 0;
+    if NC == 1 {
+        // One column: measured faster with every load masked (4.0 against
+        // 4.6 µs for 784-128-10), while wider tiles gain from the split loop.
+        while p < k {
+            step!(p, mask(k - p));
+            p += 16;
+        }
+    } else {
+        while p + 16 <= k {
+            step!(p, 0xffff);
+            p += 16;
+        }
+        if p < k {
+            step!(p, mask(k - p));
+        }
+    }
+    let cp = c.data.as_ptr().cast_mut();
+    for (ii, row) in acc.iter().enumerate() {
+        for (jj, &v) in row.iter().enumerate() {
+            let s = alpha * _mm512_reduce_add_ps(v);
+            // SAFETY: element `(i + ii, j + jj)` of `c`, borrowed mutably by the caller.
+            unsafe {
+                let e = cp.add((i + ii) * c.rs + (j + jj) * c.cs);
+                *e = if beta == 0.0 { s } else { s + beta * *e };
+            }
+        }
+    }
+}
