@@ -15,6 +15,8 @@
 #![allow(unsafe_code)]
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod pool;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod x86;
 
 use crate::Float;
@@ -223,10 +225,14 @@ type Product<'f, T> = dyn Fn(Mat<'_, T>, Mat<'_, T>, MatMut<'_, T>) + Sync + 'f;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 const SPLIT: usize = 1 << 18;
 
-/// Runs `f` on one part of the product per free thread, as long as each
-/// part keeps at least [`SPLIT`] multiply-adds, splitting `c` along its outer
-/// dimension (so that each part is its own slice). Every element is computed
-/// by one call of `f` in the same way whatever the split, so the result does
+/// One piece of a product: the matrices `f` reads and the block of `c` it writes.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+type Piece<'a, T> = (Mat<'a, T>, Mat<'a, T>, MatMut<'a, T>);
+
+/// Runs `f` on one piece of the product per idle core, as long as each
+/// piece keeps at least [`SPLIT`] multiply-adds, cutting `c` along its outer
+/// dimension (so that each piece is its own slice). Every element is computed
+/// by one call of `f` in the same way whatever the cut, so the result does
 /// not depend on the number of threads.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 fn split<T: Copy + Send + Sync>(
@@ -235,48 +241,72 @@ fn split<T: Copy + Send + Sync>(
     b: Mat<'_, T>,
     c: MatMut<'_, T>,
 ) {
+    use std::sync::Mutex;
+
     let work = c.rows.saturating_mul(c.cols).saturating_mul(a.cols);
     if work < 2 * SPLIT {
-        // Too small to share, and the thread pool (which allocates when it
-        // starts) is never touched.
         return f(a, b, c);
     }
-    let parts = rayon::current_num_threads().min(work / SPLIT);
-    split_into(parts, f, a, b, c);
+    let parts = pool::threads().min(work / SPLIT).min(pool::MAX_PARTS);
+    let mut pieces: [Option<Piece<'_, T>>; pool::MAX_PARTS] = core::array::from_fn(|_| None);
+    let count = cut(parts, a, b, c, &mut pieces);
+    for (a, b, c) in pieces[..count].iter().flatten() {
+        // The kernels trust these bounds: check them as `gemm` did the whole.
+        assert!(
+            fits(a.data.len(), a.rows, a.cols, a.rs, a.cs)
+                && fits(b.data.len(), b.rows, b.cols, b.rs, b.cs)
+                && fits(c.data.len(), c.rows, c.cols, c.rs, c.cs),
+            "gemm: a piece of a shared product reaches past its slice"
+        );
+    }
+    let pieces = pieces.map(Mutex::new);
+    pool::run(count, &|i| {
+        let piece = pieces[i].lock().ok().and_then(|mut p| p.take());
+        if let Some((a, b, c)) = piece {
+            f(a, b, c);
+        }
+    });
 }
 
-/// [`split`] into `parts` pieces of nearly equal size.
+/// Cuts the product into `parts` pieces of nearly equal size along `c`'s
+/// outer dimension (columns if column-major, rows if row-major); one piece
+/// if it is neither. Returns the number of pieces.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
-fn split_into<T: Copy + Send + Sync>(
+fn cut<'a, T: Copy>(
     parts: usize,
-    f: &Product<'_, T>,
-    a: Mat<'_, T>,
-    b: Mat<'_, T>,
-    c: MatMut<'_, T>,
-) {
-    let (p0, p1) = (parts / 2, parts - parts / 2);
-    if parts < 2 {
-        f(a, b, c)
-    } else if c.rs == 1 && c.cols >= parts {
-        // Column-major: the first columns are the front of the slice.
-        let half = c.cols * p0 / parts;
-        let (front, back) = c.data.split_at_mut(half * c.cs);
-        let c0 = MatMut { data: front, rows: c.rows, cols: half, rs: c.rs, cs: c.cs };
-        let c1 = MatMut { data: back, rows: c.rows, cols: c.cols - half, rs: c.rs, cs: c.cs };
-        let b0 = Mat { cols: half, ..b };
-        let b1 = Mat { data: &b.data[(half * b.cs).min(b.data.len())..], cols: b.cols - half, ..b };
-        rayon::join(|| split_into(p0, f, a, b0, c0), || split_into(p1, f, a, b1, c1));
-    } else if c.cs == 1 && c.rows >= parts {
-        // Row-major: the first rows are the front of the slice.
-        let half = c.rows * p0 / parts;
-        let (front, back) = c.data.split_at_mut(half * c.rs);
-        let c0 = MatMut { data: front, rows: half, cols: c.cols, rs: c.rs, cs: c.cs };
-        let c1 = MatMut { data: back, rows: c.rows - half, cols: c.cols, rs: c.rs, cs: c.cs };
-        let a0 = Mat { rows: half, ..a };
-        let a1 = Mat { data: &a.data[(half * a.rs).min(a.data.len())..], rows: a.rows - half, ..a };
-        rayon::join(|| split_into(p0, f, a0, b, c0), || split_into(p1, f, a1, b, c1));
+    a: Mat<'a, T>,
+    b: Mat<'a, T>,
+    c: MatMut<'a, T>,
+    pieces: &mut [Option<Piece<'a, T>>],
+) -> usize {
+    let parts = parts.min(pieces.len());
+    if c.rs == 1 && c.cols >= parts && parts > 1 {
+        let (mut b, mut c) = (b, c);
+        for (k, piece) in pieces[..parts].iter_mut().enumerate() {
+            let cols = c.cols / (parts - k);
+            let at = (cols * c.cs).min(c.data.len());
+            let (front, back) = core::mem::take(&mut c.data).split_at_mut(at);
+            let cut = (cols * b.cs).min(b.data.len());
+            *piece = Some((a, Mat { cols, ..b }, MatMut { data: front, cols, ..c }));
+            b = Mat { data: &b.data[cut..], cols: b.cols - cols, ..b };
+            c = MatMut { data: back, cols: c.cols - cols, ..c };
+        }
+        parts
+    } else if c.cs == 1 && c.rows >= parts && parts > 1 {
+        let (mut a, mut c) = (a, c);
+        for (k, piece) in pieces[..parts].iter_mut().enumerate() {
+            let rows = c.rows / (parts - k);
+            let at = (rows * c.rs).min(c.data.len());
+            let (front, back) = core::mem::take(&mut c.data).split_at_mut(at);
+            let cut = (rows * a.rs).min(a.data.len());
+            *piece = Some((Mat { rows, ..a }, b, MatMut { data: front, rows, ..c }));
+            a = Mat { data: &a.data[cut..], rows: a.rows - rows, ..a };
+            c = MatMut { data: back, rows: c.rows - rows, ..c };
+        }
+        parts
     } else {
-        f(a, b, c)
+        pieces[0] = Some((a, b, c));
+        1
     }
 }
 
@@ -409,5 +439,56 @@ mod tests {
         let mut c = [0.0f64; 4];
         let c = MatMut { data: &mut c, rows: 2, cols: 2, rs: 1, cs: 1 };
         gemm(1.0, Mat::col_major(&a, 2, 2), Mat::col_major(&a, 2, 2), 0.0, c);
+    }
+}
+
+#[cfg(all(test, feature = "std", target_arch = "x86_64"))]
+mod split_tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn values(len: usize, seed: u64) -> Vec<f32> {
+        (0..len).map(|i| (crate::rng::uniform(seed, i as u64) * 2.0 - 1.0) as f32).collect()
+    }
+
+    /// Shared between the cores or not, every layout gives the same bits.
+    #[test]
+    fn split_products_equal_whole_ones() {
+        if !x86::available() {
+            return;
+        }
+        let (m, k, n) = (256, 784, 300);
+        let a = values(m * k, 1);
+        let b = values(k * n, 2);
+        let cases: [(Mat<'_, f32>, Mat<'_, f32>, bool); 3] = [
+            (Mat::col_major(&a, m, k), Mat::col_major(&b, k, n), false),
+            (Mat::row_major(&a, m, k), Mat::col_major(&b, k, n), false),
+            (Mat::col_major(&a, m, k), Mat::row_major(&b, k, n), true),
+        ];
+        for (x, y, row_major) in cases {
+            fn out(c: &mut [f32], m: usize, n: usize, row_major: bool) -> MatMut<'_, f32> {
+                if row_major { MatMut::row_major(c, m, n) } else { MatMut::col_major(c, m, n) }
+            }
+            let mut whole = alloc::vec![0.5f32; m * n];
+            let cw = out(&mut whole, m, n, row_major);
+            let layout = x86::layout(&x, &y, &cw).unwrap();
+            x86::run(layout, 1.0, x, y, 1.0, cw);
+            let mut slow = alloc::vec![0.5f32; m * n];
+            portable(1.0, x, y, 1.0, out(&mut slow, m, n, row_major));
+            for (i, (p, q)) in whole.iter().zip(&slow).enumerate() {
+                assert!((p - q).abs() < 1e-3, "{layout:?} at {i}: {p} vs {q} by the definition");
+            }
+            for _ in 0..20 {
+                let mut split = alloc::vec![0.5f32; m * n];
+                gemm(1.0, x, y, 1.0, out(&mut split, m, n, row_major));
+                for (i, (p, q)) in whole.iter().zip(&split).enumerate() {
+                    assert_eq!(
+                        p.to_bits(),
+                        q.to_bits(),
+                        "{layout:?} at {i}: {p} whole, {q} shared"
+                    );
+                }
+            }
+        }
     }
 }
