@@ -157,13 +157,13 @@ fn inside(offset: usize, stride: usize, pad: usize, len: usize, outs: usize) -> 
 
 impl Window {
     /// Output rows whose window row `u` is inside the input.
-    #[inline]
+    #[inline(always)]
     fn rows(&self, u: usize) -> Range<usize> {
         inside(u, self.s, self.p, self.h, self.ho)
     }
 
     /// Output columns whose window column `v` is inside the input.
-    #[inline]
+    #[inline(always)]
     fn cols(&self, v: usize) -> Range<usize> {
         inside(v, self.s, self.p, self.w, self.wo)
     }
@@ -196,61 +196,80 @@ impl Window {
     /// Writes the im2col matrix of one sample `x` (`[C, H, W]`) into `cols`,
     /// row-major `[C·K·K, HO·WO]`: row `(c, u, v)`, column `(i, j)` holds
     /// `x[c, S·i + u − P, S·j + v − P]`, or 0 in the padding.
+    ///
+    /// Inlined, so that the sizes of the layer's constant `Window` reach
+    /// the loops (short copies of known length instead of `memcpy` calls).
+    #[inline(always)]
     fn im2col<T: Float>(&self, x: &[T], cols: &mut [T]) {
         let (l, plane) = (self.ho * self.wo, self.h * self.w);
-        self.for_each_row(|c, u, v, r| {
-            let (rows, js) = (self.rows(u), self.cols(v));
-            let out = &mut cols[r * l..(r + 1) * l];
-            if rows.len() < self.ho || js.len() < self.wo {
-                out.fill(T::zero());
-            }
-            if js.is_empty() {
-                return;
-            }
+        // Plain loops rather than `for_each_row`'s closure, which LLVM kept
+        // out of line, losing the constant sizes.
+        for c in 0..self.c {
             let x = &x[c * plane..(c + 1) * plane];
-            for i in rows {
-                let src = &x[self.in_row(i, u) * self.w..][..self.w];
-                let dst = &mut out[i * self.wo..(i + 1) * self.wo][js.clone()];
-                let src = &src[self.in_col(js.start, v)..];
-                if self.s == 1 {
-                    dst.copy_from_slice(&src[..dst.len()]);
-                } else {
-                    for (d, &s) in dst.iter_mut().zip(src.iter().step_by(self.s)) {
-                        *d = s;
+            for u in 0..self.k {
+                let rows = self.rows(u);
+                for v in 0..self.k {
+                    let r = (c * self.k + u) * self.k + v;
+                    let js = self.cols(v);
+                    let out = &mut cols[r * l..(r + 1) * l];
+                    if rows.len() < self.ho || js.len() < self.wo {
+                        out.fill(T::zero());
+                    }
+                    if js.is_empty() {
+                        continue;
+                    }
+                    for i in rows.clone() {
+                        let src = &x[self.in_row(i, u) * self.w..][..self.w];
+                        let dst = &mut out[i * self.wo..(i + 1) * self.wo][js.clone()];
+                        let src = &src[self.in_col(js.start, v)..];
+                        if self.s == 1 {
+                            dst.copy_from_slice(&src[..dst.len()]);
+                        } else {
+                            for (d, &s) in dst.iter_mut().zip(src.iter().step_by(self.s)) {
+                                *d = s;
+                            }
+                        }
                     }
                 }
             }
-        });
+        }
     }
 
     /// Overwrites `dx` (`[C, H, W]`) with the column gradient `cols`
     /// (`[C·K·K, HO·WO]`, as [`Window::im2col`] lays it out) added back into
     /// the positions it was read from; padding entries are dropped.
+    #[inline(always)]
     fn col2im<T: Float>(&self, cols: &[T], dx: &mut [T]) {
         let (l, plane) = (self.ho * self.wo, self.h * self.w);
         dx[..self.c * plane].fill(T::zero());
-        self.for_each_row(|c, u, v, r| {
-            let (rows, js) = (self.rows(u), self.cols(v));
-            if js.is_empty() {
-                return;
-            }
-            let col = &cols[r * l..(r + 1) * l];
+        for c in 0..self.c {
             let dx = &mut dx[c * plane..(c + 1) * plane];
-            for i in rows {
-                let dst = &mut dx[self.in_row(i, u) * self.w..][..self.w];
-                let dst = &mut dst[self.in_col(js.start, v)..];
-                let src = &col[i * self.wo..(i + 1) * self.wo][js.clone()];
-                if self.s == 1 {
-                    for (d, &g) in dst.iter_mut().zip(src) {
-                        *d += g;
+            for u in 0..self.k {
+                let rows = self.rows(u);
+                for v in 0..self.k {
+                    let r = (c * self.k + u) * self.k + v;
+                    let js = self.cols(v);
+                    if js.is_empty() {
+                        continue;
                     }
-                } else {
-                    for (d, &g) in dst.iter_mut().step_by(self.s).zip(src) {
-                        *d += g;
+                    let col = &cols[r * l..(r + 1) * l];
+                    for i in rows.clone() {
+                        let dst = &mut dx[self.in_row(i, u) * self.w..][..self.w];
+                        let dst = &mut dst[self.in_col(js.start, v)..];
+                        let src = &col[i * self.wo..(i + 1) * self.wo][js.clone()];
+                        if self.s == 1 {
+                            for (d, &g) in dst.iter_mut().zip(src) {
+                                *d += g;
+                            }
+                        } else {
+                            for (d, &g) in dst.iter_mut().step_by(self.s).zip(src) {
+                                *d += g;
+                            }
+                        }
                     }
                 }
             }
-        });
+        }
     }
 
     /// The convolution of one sample by direct loops: `y` (`[O, HO, WO]`,

@@ -82,6 +82,12 @@ const fn out_len(len: usize, k: usize, stride: usize) -> usize {
     if stride == 0 || k > len { 0 } else { (len - k) / stride + 1 }
 }
 
+/// `if c { a } else { b }`, as a conditional move rather than a branch.
+#[inline(always)]
+fn select<V: Copy>(c: bool, a: V, b: V) -> V {
+    core::hint::select_unpredictable(c, a, b)
+}
+
 /// The geometry of the windows over one sample, with run-time sizes.
 #[derive(Clone, Copy, Debug)]
 struct Grid {
@@ -114,16 +120,20 @@ impl Grid {
     /// The index in `x` of the maximum of the window at `at`, by PyTorch's
     /// rule: scanning row by row, an element replaces the current maximum
     /// (starting from −∞ at the first element) when it is greater, or NaN.
-    #[inline]
+    ///
+    /// Written without branches (a select per element): on real images the
+    /// comparisons go either way at random, and mispredicted branches made
+    /// this the slowest part of a CNN's training step.
+    #[inline(always)]
     #[allow(clippy::eq_op)] // `value != value` tests for NaN.
     fn argmax<T: Float>(&self, x: &[T], at: usize) -> usize {
         let (mut best, mut max) = (at, T::of_f64(f64::NEG_INFINITY));
         for u in 0..self.k {
             let row = at + u * self.w;
             for (v, &value) in x[row..row + self.k].iter().enumerate() {
-                if value > max || value != value {
-                    (best, max) = (row + v, value);
-                }
+                let better = (value > max) | (value != value);
+                best = select(better, row + v, best);
+                max = select(better, value, max);
             }
         }
         best
@@ -138,23 +148,42 @@ impl Grid {
     }
 
     /// One sample of max pooling.
+    #[inline(always)]
     fn max_forward<T: Float>(&self, x: &[T], y: &mut [T]) {
-        self.for_each_window(|at, out| y[out] = x[self.argmax(x, at)]);
+        self.for_each_window(|at, out| y[out] = self.max(x, at));
+    }
+
+    /// The maximum of the window at `at`: `x[self.argmax(x, at)]`, without
+    /// tracking where it is.
+    #[inline(always)]
+    #[allow(clippy::eq_op)] // `value != value` tests for NaN.
+    fn max<T: Float>(&self, x: &[T], at: usize) -> T {
+        let mut max = T::of_f64(f64::NEG_INFINITY);
+        for u in 0..self.k {
+            let row = at + u * self.w;
+            for &value in &x[row..row + self.k] {
+                max = select((value > max) | (value != value), value, max);
+            }
+        }
+        max
     }
 
     /// One sample of max pooling's backward pass, overwriting `dx`.
+    #[inline(always)]
     fn max_backward<T: Float>(&self, x: &[T], dy: &[T], dx: &mut [T]) {
         dx.fill(T::zero());
         self.for_each_window(|at, out| dx[self.argmax(x, at)] += dy[out]);
     }
 
     /// One sample of average pooling.
+    #[inline(always)]
     fn avg_forward<T: Float>(&self, x: &[T], y: &mut [T]) {
         let count = T::of_usize(self.k * self.k);
         self.for_each_window(|at, out| y[out] = self.sum(x, at) / count);
     }
 
     /// One sample of average pooling's backward pass, overwriting `dx`.
+    #[inline(always)]
     fn avg_backward<T: Float>(&self, dy: &[T], dx: &mut [T]) {
         let count = T::of_usize(self.k * self.k);
         dx.fill(T::zero());
