@@ -14,7 +14,9 @@
 //! a `static` (flash), with float math from `libm`.
 
 #![no_std]
-// Unsafe code is confined to `gemm`, the call into matrixmultiply.
+// Unsafe code is confined to `gemm` (the call into matrixmultiply, the
+// AVX-512 kernels, the pool that lends them the other cores) and `kernels`
+// (the Cortex-M dot product in assembly), each block with its `SAFETY:`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
