@@ -38,6 +38,11 @@ struct Slot {
     task: Option<(Task, usize)>,
     /// Set by the helper when the task returned; `Some(true)` if it panicked.
     done: Option<bool>,
+    /// The helper sleeps on `work`, the caller on `finished`: a condition is
+    /// signalled only when someone sleeps on it, since every signal is a
+    /// system call and both sides usually catch the flag while spinning.
+    helper_asleep: bool,
+    caller_asleep: bool,
 }
 
 /// One helper thread's mailbox.
@@ -89,15 +94,23 @@ impl Helper {
                         self.task_ready.store(false, Ordering::Relaxed);
                         break job;
                     }
+                    slot.helper_asleep = true;
                     slot = self.work.wait(slot).unwrap_or_else(|e| e.into_inner());
+                    slot.helper_asleep = false;
                 }
             };
             // SAFETY: the caller that posted `task` waits for `done` before
             // the closure behind it goes out of scope.
             let panicked = catch_unwind(AssertUnwindSafe(|| unsafe { (*task.0)(index) })).is_err();
-            lock(&self.slot).done = Some(panicked);
+            let wake = {
+                let mut slot = lock(&self.slot);
+                slot.done = Some(panicked);
+                slot.caller_asleep
+            };
             self.done_ready.store(true, Ordering::Release);
-            self.finished.notify_one();
+            if wake {
+                self.finished.notify_one();
+            }
         }
     }
 }
@@ -183,7 +196,9 @@ impl Claimed {
                     helper.done_ready.store(false, Ordering::Relaxed);
                     break outcome;
                 }
+                slot.caller_asleep = true;
                 slot = helper.finished.wait(slot).unwrap_or_else(|e| e.into_inner());
+                slot.caller_asleep = false;
             };
             panicked |= outcome;
         }
@@ -217,9 +232,15 @@ pub(super) fn run(parts: usize, f: &(dyn Fn(usize) + Sync)) {
         >(f)
     });
     for (k, helper) in claimed.helpers[..claimed.count].iter().flatten().enumerate() {
-        lock(&helper.slot).task = Some((task, k + 1));
+        let wake = {
+            let mut slot = lock(&helper.slot);
+            slot.task = Some((task, k + 1));
+            slot.helper_asleep
+        };
         helper.task_ready.store(true, Ordering::Release);
-        helper.work.notify_one();
+        if wake {
+            helper.work.notify_one();
+        }
         claimed.posted = k + 1;
     }
     f(0);
