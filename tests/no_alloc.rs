@@ -56,6 +56,10 @@ network! {
 fn forward_allocates_nothing() {
     let net = Mnist::new(&mut ChaCha8Rng::seed_from_u64(0));
     let x = SVector::<f32, 784>::repeat(0.25);
+    // The helper threads that share products between cores start once per
+    // process, on first use or here.
+    let threads = perceptra::threads();
+    assert!(threads >= 1);
     let mut sum = 0.0;
     let n = allocations_during(|| {
         for _ in 0..100 {

@@ -61,6 +61,8 @@ pub use fit::{
     Progress, Trainer, evaluate,
 };
 pub use float::Float;
+#[cfg(feature = "std")]
+pub use gemm::threads;
 pub use layer::{Layer, Mode, Saved};
 pub use layers::{
     AvgPool2d, Bru, Conv2d, Dense, Dropout, Elu, Flatten, LeakyRelu, MaxPool2d, Relu, Sigmoid,

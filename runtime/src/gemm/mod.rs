@@ -211,6 +211,22 @@ fn kernel<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: MatMut<'
     }
 }
 
+/// The number of threads that share large products (this one and its
+/// helpers), starting the helpers if they have not started.
+///
+/// The helpers start on the first product worth sharing, which allocates
+/// once per process (the threads and their mailboxes); a program that must
+/// not allocate after its set-up, even in its first inference, calls this
+/// during set-up. Set `PERCEPTRA_THREADS=n` to choose the number.
+#[cfg(feature = "std")]
+pub fn threads() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if x86::available() {
+        return pool::threads();
+    }
+    1
+}
+
 /// Whether [`gemm`] over `T` runs the AVX-512 kernels on this CPU.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub(crate) fn fast_f32<T: 'static>() -> bool {
@@ -221,9 +237,16 @@ pub(crate) fn fast_f32<T: 'static>() -> bool {
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 type Product<'f, T> = dyn Fn(Mat<'_, T>, Mat<'_, T>, MatMut<'_, T>) + Sync + 'f;
 
-/// Products of at least this many multiply-adds are split between threads.
+/// Products of at least twice this many multiply-adds are split between
+/// threads, each piece keeping at least this many.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 const SPLIT: usize = 1 << 18;
+
+/// The same for a matrix-vector product (one sample through a dense layer),
+/// which is bound by reading the matrix: split, each core reads its own rows
+/// from its own cache.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+const SPLIT_VECTOR: usize = 1 << 15;
 
 /// One piece of a product: the matrices `f` reads and the block of `c` it writes.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -244,10 +267,11 @@ fn split<T: Copy + Send + Sync>(
     use std::sync::Mutex;
 
     let work = c.rows.saturating_mul(c.cols).saturating_mul(a.cols);
-    if work < 2 * SPLIT {
+    let least = if c.cols == 1 { SPLIT_VECTOR } else { SPLIT };
+    if work < 2 * least {
         return f(a, b, c);
     }
-    let parts = pool::threads().min(work / SPLIT).min(pool::MAX_PARTS);
+    let parts = pool::threads().min(work / least).min(pool::MAX_PARTS);
     let mut pieces: [Option<Piece<'_, T>>; pool::MAX_PARTS] = core::array::from_fn(|_| None);
     let count = cut(parts, a, b, c, &mut pieces);
     for (a, b, c) in pieces[..count].iter().flatten() {
@@ -269,8 +293,8 @@ fn split<T: Copy + Send + Sync>(
 }
 
 /// Cuts the product into `parts` pieces of nearly equal size along `c`'s
-/// outer dimension (columns if column-major, rows if row-major); one piece
-/// if it is neither. Returns the number of pieces.
+/// outer dimension (columns if column-major, rows if row-major or a single
+/// column); one piece if it is neither. Returns the number of pieces.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 fn cut<'a, T: Copy>(
     parts: usize,
@@ -292,7 +316,7 @@ fn cut<'a, T: Copy>(
             c = MatMut { data: back, cols: c.cols - cols, ..c };
         }
         parts
-    } else if c.cs == 1 && c.rows >= parts && parts > 1 {
+    } else if (c.cs == 1 || c.cols == 1) && c.rows >= parts && parts > 1 {
         let (mut a, mut c) = (a, c);
         for (k, piece) in pieces[..parts].iter_mut().enumerate() {
             let rows = c.rows / (parts - k);
@@ -488,6 +512,27 @@ mod split_tests {
                         "{layout:?} at {i}: {p} whole, {q} shared"
                     );
                 }
+            }
+        }
+    }
+
+    /// One sample through a dense layer is split by rows; same bits.
+    #[test]
+    fn split_matrix_vector_products_equal_whole_ones() {
+        if !x86::available() {
+            return;
+        }
+        for (m, k) in [(128, 784), (129, 513), (300, 300)] {
+            let a = values(m * k, 5);
+            let x = values(k, 6);
+            let (w, v) = (Mat::row_major(&a, m, k), Mat::col_major(&x, k, 1));
+            let mut whole = alloc::vec![0.25f32; m];
+            x86::run(x86::Layout::Dot, 1.0, w, v, 1.0, MatMut::col_major(&mut whole, m, 1));
+            for _ in 0..50 {
+                let mut split = alloc::vec![0.25f32; m];
+                gemm(1.0, w, v, 1.0, MatMut::col_major(&mut split, m, 1));
+                let same = whole.iter().zip(&split).all(|(p, q)| p.to_bits() == q.to_bits());
+                assert!(same, "{m}×{k}: {whole:?} whole, {split:?} shared");
             }
         }
     }

@@ -4,114 +4,182 @@
 //! from outside its threads (a block of job slots every 63 jobs), which
 //! breaks a training step's promise of no allocation. The products here need
 //! far less: run `parts` pieces of one product at once and wait for all. So
-//! each helper thread owns one slot (a mutex and two condition variables,
-//! which allocate nothing on use), started once when first needed; a caller
-//! claims idle helpers, hands each a piece, runs the first piece itself and
-//! waits for the others before it returns, or unwinds.
+//! each helper thread owns one mailbox, started once when first needed; a
+//! caller claims idle helpers, posts each a piece, runs the first piece
+//! itself, takes back and runs any piece whose helper has not started it,
+//! and waits for the others before it returns, or unwinds.
+//!
+//! A hand-off is a few atomic stores and loads on the mailbox, so that it
+//! costs a few cache-line transfers (a sub-microsecond matrix-vector product
+//! is worth sharing); a mutex and condition variables are used only by a
+//! side that has spun for [`SPIN`] without news and goes to sleep.
 
 #![allow(unsafe_code)]
 
 use std::boxed::Box;
 use std::format;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::vec::Vec;
 
 /// At most this many threads share a product (the caller and its helpers).
 pub(super) const MAX_PARTS: usize = 8;
 
-/// A piece of work borrowed from the caller's stack, its lifetime erased.
-///
-/// The caller waits until the helper has finished with it before its frame
-/// ends, even if the caller's own piece panics ([`Claimed`]'s `Drop`).
-#[derive(Clone, Copy)]
-struct Task(*const (dyn Fn(usize) + Sync + 'static));
+/// A piece of work borrowed from the caller's stack, its lifetime erased:
+/// the caller waits until the helper has finished with it (or takes it back)
+/// before its frame ends, even if the caller's own piece panics
+/// ([`Claimed`]'s `Drop`).
+type Task = &'static (dyn Fn(usize) + Sync);
 
-// SAFETY: the pointee is `Sync`, so calling it from another thread is sound;
-// the pointer is only dereferenced while the caller keeps it alive.
-unsafe impl Send for Task {}
-
-#[derive(Default)]
-struct Slot {
-    /// The task and the piece index it is to run, until the helper takes it.
-    task: Option<(Task, usize)>,
-    /// Set by the helper when the task returned; `Some(true)` if it panicked.
-    done: Option<bool>,
-    /// The helper sleeps on `work`, the caller on `finished`: a condition is
-    /// signalled only when someone sleeps on it, since every signal is a
-    /// system call and both sides usually catch the flag while spinning.
-    helper_asleep: bool,
-    caller_asleep: bool,
-}
+/// A mailbox's states. The caller moves it from `IDLE` to `POSTED`, the
+/// helper from `POSTED` to `RUNNING` and then to `DONE` or `PANICKED`; the
+/// caller takes back a piece not yet started by moving `POSTED` to `DONE`,
+/// and returns `DONE` or `PANICKED` to `IDLE` once it has seen the outcome.
+const IDLE: u8 = 0;
+const POSTED: u8 = 1;
+const RUNNING: u8 = 2;
+const DONE: u8 = 3;
+const PANICKED: u8 = 4;
 
 /// One helper thread's mailbox.
 struct Helper {
     /// Held by the caller that claimed this helper.
     claimed: AtomicBool,
-    slot: Mutex<Slot>,
-    /// Signalled when a task arrives.
+    /// `IDLE`, `POSTED`, `RUNNING`, `DONE` or `PANICKED`.
+    state: AtomicU8,
+    /// The posted task (a pointer to the caller's `&dyn Fn`) and the index
+    /// of the piece to run; written before `state` becomes `POSTED`.
+    task: AtomicPtr<Task>,
+    index: AtomicUsize,
+    /// Set by a side before it sleeps, so that the other side signals only
+    /// when someone sleeps: every signal is a system call.
+    helper_asleep: AtomicBool,
+    caller_asleep: AtomicBool,
+    /// Only for sleeping: `work` wakes the helper, `finished` the caller.
+    lock: Mutex<()>,
     work: Condvar,
-    /// Signalled when a task is done.
     finished: Condvar,
-    /// Set with a task and with its outcome, so that either side can spin
-    /// briefly before sleeping: products come back to back in a training
-    /// step, and waking a sleeping thread costs more than the spin.
-    task_ready: AtomicBool,
-    done_ready: AtomicBool,
 }
 
-/// How long a thread spins on a flag before it sleeps on the condition.
+/// How long a thread spins on a mailbox before it sleeps: products come
+/// back to back in a training step, and waking a sleeping thread costs more
+/// than the spin.
 const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 
-/// Spins until `flag` is set or [`SPIN`] has passed.
-fn spin_on(flag: &AtomicBool) {
+/// Spins until `ready()` or [`SPIN`] has passed; whether `ready()`.
+fn spin_until(ready: impl Fn() -> bool) -> bool {
     let start = std::time::Instant::now();
-    while !flag.load(Ordering::Acquire) {
+    loop {
+        // Look at the flag after every pause: a pause can last over a
+        // hundred cycles, and the news is wanted within a few.
         for _ in 0..64 {
+            if ready() {
+                return true;
+            }
             core::hint::spin_loop();
         }
         if start.elapsed() > SPIN {
-            return;
+            return ready();
         }
     }
 }
 
-fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
-    // A panic inside a task is caught before the slot is locked again, so
-    // the mutex is never poisoned by one; take the data if it is anyway.
-    slot.lock().unwrap_or_else(|e| e.into_inner())
+fn lock(m: &Mutex<()>) -> MutexGuard<'_, ()> {
+    // Nothing panics while holding it; take it even if poisoned.
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Helper {
+    fn new() -> Self {
+        Helper {
+            claimed: AtomicBool::new(false),
+            state: AtomicU8::new(IDLE),
+            task: AtomicPtr::new(core::ptr::null_mut()),
+            index: AtomicUsize::new(0),
+            helper_asleep: AtomicBool::new(false),
+            caller_asleep: AtomicBool::new(false),
+            lock: Mutex::new(()),
+            work: Condvar::new(),
+            finished: Condvar::new(),
+        }
+    }
+
     fn run(&'static self) {
         loop {
-            spin_on(&self.task_ready);
-            let (task, index) = {
-                let mut slot = lock(&self.slot);
-                loop {
-                    if let Some(job) = slot.task.take() {
-                        self.task_ready.store(false, Ordering::Relaxed);
-                        break job;
-                    }
-                    slot.helper_asleep = true;
-                    slot = self.work.wait(slot).unwrap_or_else(|e| e.into_inner());
-                    slot.helper_asleep = false;
-                }
-            };
-            // SAFETY: the caller that posted `task` waits for `done` before
-            // the closure behind it goes out of scope.
-            let panicked = catch_unwind(AssertUnwindSafe(|| unsafe { (*task.0)(index) })).is_err();
-            let wake = {
-                let mut slot = lock(&self.slot);
-                slot.done = Some(panicked);
-                slot.caller_asleep
-            };
-            self.done_ready.store(true, Ordering::Release);
-            if wake {
+            self.wait_for_work();
+            if self
+                .state
+                .compare_exchange(POSTED, RUNNING, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                // Taken back by the caller.
+                continue;
+            }
+            let (task, index) =
+                (self.task.load(Ordering::Relaxed), self.index.load(Ordering::Relaxed));
+            // SAFETY: the caller that posted `task` waits for `DONE` or
+            // `PANICKED` before the closure behind it goes out of scope, and
+            // cannot take the piece back once it is `RUNNING`.
+            let panicked = catch_unwind(AssertUnwindSafe(|| unsafe { (*task)(index) })).is_err();
+            self.state.store(if panicked { PANICKED } else { DONE }, Ordering::SeqCst);
+            if self.caller_asleep.load(Ordering::SeqCst) {
+                let _held = lock(&self.lock);
                 self.finished.notify_one();
             }
         }
+    }
+
+    /// Returns once a piece is posted (or was, and may have been taken back).
+    fn wait_for_work(&self) {
+        let posted = || self.state.load(Ordering::Acquire) == POSTED;
+        while !spin_until(posted) {
+            let held = lock(&self.lock);
+            self.helper_asleep.store(true, Ordering::SeqCst);
+            // Either the caller sees `helper_asleep` and signals after this
+            // thread waits (it needs the lock), or this load sees `POSTED`.
+            let held = if self.state.load(Ordering::SeqCst) == POSTED {
+                held
+            } else {
+                self.work.wait(held).unwrap_or_else(|e| e.into_inner())
+            };
+            self.helper_asleep.store(false, Ordering::Relaxed);
+            drop(held);
+            // Woken, for a piece or spuriously: spin again, as work is
+            // likely to follow even if the caller took this piece back.
+        }
+    }
+
+    /// Posts piece `index` of `task`, waking the helper if it sleeps.
+    fn post(&self, task: *mut Task, index: usize) {
+        self.task.store(task, Ordering::Relaxed);
+        self.index.store(index, Ordering::Relaxed);
+        self.state.store(POSTED, Ordering::SeqCst);
+        if self.helper_asleep.load(Ordering::SeqCst) {
+            let _held = lock(&self.lock);
+            self.work.notify_one();
+        }
+    }
+
+    /// Takes back the posted piece if the helper has not started it, marking
+    /// it done; whether it did.
+    fn retract(&self) -> bool {
+        self.state.compare_exchange(POSTED, DONE, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    }
+
+    /// Waits until the posted piece is done or taken back, and frees the
+    /// mailbox; whether the piece panicked.
+    fn collect(&self) -> bool {
+        let finished = || matches!(self.state.load(Ordering::Acquire), DONE | PANICKED);
+        if !spin_until(finished) {
+            let mut held = lock(&self.lock);
+            self.caller_asleep.store(true, Ordering::SeqCst);
+            while !matches!(self.state.load(Ordering::SeqCst), DONE | PANICKED) {
+                held = self.finished.wait(held).unwrap_or_else(|e| e.into_inner());
+            }
+            self.caller_asleep.store(false, Ordering::Relaxed);
+        }
+        self.state.swap(IDLE, Ordering::Acquire) == PANICKED
     }
 }
 
@@ -127,18 +195,7 @@ fn helpers() -> &'static [Helper] {
         let threads =
             std::env::var(THREADS_VAR).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(cores);
         let count = threads.clamp(1, MAX_PARTS) - 1;
-        let helpers: &'static [Helper] = Vec::leak(
-            (0..count)
-                .map(|_| Helper {
-                    claimed: AtomicBool::new(false),
-                    slot: Mutex::new(Slot::default()),
-                    work: Condvar::new(),
-                    finished: Condvar::new(),
-                    task_ready: AtomicBool::new(false),
-                    done_ready: AtomicBool::new(false),
-                })
-                .collect(),
-        );
+        let helpers: &'static [Helper] = Vec::leak((0..count).map(|_| Helper::new()).collect());
         let mut started = 0;
         for (i, helper) in helpers.iter().enumerate() {
             let spawned = std::thread::Builder::new()
@@ -158,7 +215,7 @@ pub(super) fn threads() -> usize {
     helpers().len() + 1
 }
 
-/// Helpers claimed by one caller, released (after their tasks finish) on drop.
+/// Helpers claimed by one caller, released (after their pieces finish) on drop.
 struct Claimed {
     helpers: [Option<&'static Helper>; MAX_PARTS - 1],
     count: usize,
@@ -185,22 +242,13 @@ impl Claimed {
         claimed
     }
 
-    /// Waits for every posted task; whether any panicked.
+    /// Takes back every posted piece not yet started (without running it)
+    /// and waits for the others; whether any panicked.
     fn wait(&mut self) -> bool {
         let mut panicked = false;
         for helper in self.helpers[..self.posted].iter().flatten() {
-            spin_on(&helper.done_ready);
-            let mut slot = lock(&helper.slot);
-            let outcome = loop {
-                if let Some(outcome) = slot.done.take() {
-                    helper.done_ready.store(false, Ordering::Relaxed);
-                    break outcome;
-                }
-                slot.caller_asleep = true;
-                slot = helper.finished.wait(slot).unwrap_or_else(|e| e.into_inner());
-                slot.caller_asleep = false;
-            };
-            panicked |= outcome;
+            helper.retract();
+            panicked |= helper.collect();
         }
         self.posted = 0;
         panicked
@@ -220,32 +268,28 @@ impl Drop for Claimed {
 
 /// Runs `f(0)`, …, `f(parts − 1)`, each once, on up to `parts` threads
 /// (`parts ≤` [`MAX_PARTS`]), and returns when all have returned. `f(0)` runs
-/// on this thread; pieces no idle helper takes run here too, in order.
+/// on this thread; so do pieces no idle helper takes, in order, and pieces
+/// whose helper has not started them when this thread is done with its own.
 pub(super) fn run(parts: usize, f: &(dyn Fn(usize) + Sync)) {
     let mut claimed = Claimed::new(parts.saturating_sub(1));
-    // SAFETY: only the lifetime is erased. `claimed` waits for every posted
-    // task before this function returns or unwinds, so `f` outlives them.
-    let task = Task(unsafe {
-        core::mem::transmute::<
-            *const (dyn Fn(usize) + Sync + '_),
-            *const (dyn Fn(usize) + Sync + 'static),
-        >(f)
-    });
+    // Only the lifetime is erased: `claimed` waits for every posted piece
+    // (or takes it back) before this function returns or unwinds, so `f`,
+    // and this reference to it, outlive the pieces.
+    let task: *mut Task = (&raw const f).cast::<Task>().cast_mut();
     for (k, helper) in claimed.helpers[..claimed.count].iter().flatten().enumerate() {
-        let wake = {
-            let mut slot = lock(&helper.slot);
-            slot.task = Some((task, k + 1));
-            slot.helper_asleep
-        };
-        helper.task_ready.store(true, Ordering::Release);
-        if wake {
-            helper.work.notify_one();
-        }
+        helper.post(task, k + 1);
         claimed.posted = k + 1;
     }
     f(0);
     for index in claimed.count + 1..parts {
         f(index);
+    }
+    // A piece its helper has not started (it may still be waking from
+    // sleep) runs here: a wake-up can cost more than the piece.
+    for (k, helper) in claimed.helpers[..claimed.posted].iter().flatten().enumerate() {
+        if helper.retract() {
+            f(k + 1);
+        }
     }
     if claimed.wait() {
         drop(claimed);
