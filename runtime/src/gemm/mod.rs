@@ -51,6 +51,7 @@ pub struct MatMut<'a, T> {
     pub cs: usize,
 }
 
+#[cfg(feature = "alloc")]
 impl<'a, T: bytemuck::Pod> Mat<'a, T> {
     /// The same matrix over the same scalars seen as `U` (`T` is `U`).
     fn cast<U: bytemuck::Pod>(self) -> Mat<'a, U> {
@@ -64,6 +65,7 @@ impl<'a, T: bytemuck::Pod> Mat<'a, T> {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl<'a, T: bytemuck::Pod> MatMut<'a, T> {
     /// The same matrix over the same scalars seen as `U` (`T` is `U`).
     fn cast<U: bytemuck::Pod>(self) -> MatMut<'a, U> {
@@ -225,6 +227,111 @@ pub fn threads() -> usize {
         return pool::threads();
     }
     1
+}
+
+/// Slices, or tuples of slices of one length, that can be cut in two.
+#[cfg(feature = "alloc")]
+#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+pub(crate) trait Pieces: Sized + Send {
+    /// The number of items (of each slice).
+    fn items(&self) -> usize;
+    /// The first `at` items, and the rest.
+    fn cut(self, at: usize) -> (Self, Self);
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Send + Sync> Pieces for &[T] {
+    fn items(&self) -> usize {
+        self.len()
+    }
+    fn cut(self, at: usize) -> (Self, Self) {
+        self.split_at(at)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Send> Pieces for &mut [T] {
+    fn items(&self) -> usize {
+        self.len()
+    }
+    fn cut(self, at: usize) -> (Self, Self) {
+        self.split_at_mut(at)
+    }
+}
+
+#[cfg(feature = "alloc")]
+macro_rules! tuple_pieces {
+    ($($p:ident $i:tt),+) => {
+        impl<$($p: Pieces),+> Pieces for ($($p,)+) {
+            fn items(&self) -> usize {
+                let lens = [$(self.$i.items()),+];
+                lens.into_iter().min().unwrap_or(0)
+            }
+            fn cut(self, at: usize) -> (Self, Self) {
+                let cuts = ($(self.$i.cut(at),)+);
+                (($(cuts.$i.0,)+), ($(cuts.$i.1,)+))
+            }
+        }
+    };
+}
+#[cfg(feature = "alloc")]
+tuple_pieces!(A 0, B 1);
+#[cfg(feature = "alloc")]
+tuple_pieces!(A 0, B 1, C 2);
+#[cfg(feature = "alloc")]
+tuple_pieces!(A 0, B 1, C 2, D 3);
+
+/// Elementwise work (an optimizer step, a fill, a batch's gather) shared
+/// between the threads like a product: `whole` is cut into one piece per
+/// thread of at least `least` items each, and `f` runs on every piece. Each
+/// item is handled by `f` whatever the cut, so work that treats items
+/// independently gives the same bits on any number of threads. Runs `f` on
+/// `whole` here where products are not shared (without AVX-512 or `std`).
+/// A tuple's slices should have one length: the cuts follow the shortest.
+#[cfg(feature = "alloc")]
+pub(crate) fn for_each_piece<P: Pieces>(least: usize, whole: P, f: &(dyn Fn(P) + Sync)) {
+    let len = whole.items();
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if x86::available() && len >= 2 * least.max(1) {
+        use std::sync::Mutex;
+
+        let parts = pool::threads().min(len / least.max(1)).min(pool::MAX_PARTS);
+        if parts > 1 {
+            let mut pieces: [Option<P>; pool::MAX_PARTS] = core::array::from_fn(|_| None);
+            let (mut rest, mut done) = (whole, 0);
+            for (k, piece) in pieces[..parts - 1].iter_mut().enumerate() {
+                let size = (len - done) / (parts - k);
+                let (front, back) = rest.cut(size);
+                *piece = Some(front);
+                (rest, done) = (back, done + size);
+            }
+            pieces[parts - 1] = Some(rest);
+            let pieces = pieces.map(Mutex::new);
+            pool::run(parts, &|i| {
+                if let Some(piece) = pieces[i].lock().ok().and_then(|mut p| p.take()) {
+                    f(piece);
+                }
+            });
+            return;
+        }
+    }
+    let _ = (len, least);
+    f(whole);
+}
+
+/// Runs `f`, compiled for AVX-512 where the CPU has it (x86-64 with `std`):
+/// an elementwise loop inlined in `f` then works on 16 `f32` at a time.
+/// Each lane does the same operations as a scalar loop (Rust does not fuse
+/// a multiplication and an addition unless asked), so the bits are the same.
+#[cfg(feature = "alloc")]
+#[inline(always)]
+pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if x86::available() {
+        // SAFETY: the CPU has AVX-512F.
+        return unsafe { x86::wide(f) };
+    }
+    f()
 }
 
 /// Whether [`gemm`] over `T` runs the AVX-512 kernels on this CPU.

@@ -46,6 +46,15 @@ pub(super) fn available() -> bool {
     }
 }
 
+/// Runs `f` compiled for AVX-512F: its loops, inlined here, take 16 lanes.
+///
+/// # Safety
+/// The CPU must have AVX-512F ([`available`]).
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn wide<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
 /// Which layout a product has, if one of ours.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Layout {

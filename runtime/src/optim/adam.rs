@@ -4,10 +4,11 @@ use alloc::vec::Vec;
 use nalgebra::ComplexField;
 
 use super::{
-    ConfigError, Optimizer, OptimizerState, StateError, check_lengths, check_state, lerp,
+    ConfigError, Optimizer, OptimizerState, PIECE, StateError, check_lengths, check_state, lerp,
     non_negative, take_buffers, unit_open,
 };
 use crate::Float;
+use crate::gemm::{for_each_piece, wide};
 
 /// Settings of [`Adam`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -130,12 +131,18 @@ impl<T: Float> Moments<T> {
         let eps = T::of_f64(c.eps);
         if c.weight_decay == 0.0 && !c.amsgrad {
             // The common case, in one branch-free pass that vectorises.
-            let moments = self.exp_avg.iter_mut().zip(self.exp_avg_sq.iter_mut());
-            for ((p, &g), (m, v)) in params.iter_mut().zip(grads).zip(moments) {
-                *m = lerp(*m, g, w1);
-                *v = *v * b2 + w2 * g * g;
-                *p += step_size * *m / (v.sqrt() / bias_correction2_sqrt + eps);
-            }
+            let whole =
+                (params, grads, self.exp_avg.as_mut_slice(), self.exp_avg_sq.as_mut_slice());
+            for_each_piece(PIECE, whole, &|(params, grads, m, v)| {
+                wide(|| {
+                    let moments = m.iter_mut().zip(v.iter_mut());
+                    for ((p, &g), (m, v)) in params.iter_mut().zip(grads).zip(moments) {
+                        *m = lerp(*m, g, w1);
+                        *v = *v * b2 + w2 * g * g;
+                        *p += step_size * *m / (v.sqrt() / bias_correction2_sqrt + eps);
+                    }
+                });
+            });
             return;
         }
         for (i, (p, &g)) in params.iter_mut().zip(grads).enumerate() {

@@ -237,6 +237,10 @@ impl fmt::Display for ConfigError {
 impl core::error::Error for ConfigError {}
 
 /// Checks that `v` is finite and at least 0.
+/// Elementwise steps over at least twice this many parameters are shared
+/// between the threads that share products (see `gemm::for_each_piece`).
+pub(crate) const PIECE: usize = 1 << 14;
+
 pub(crate) fn non_negative(v: f64, err: fn(f64) -> ConfigError) -> Result<(), ConfigError> {
     if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(err(v)) }
 }
@@ -493,5 +497,77 @@ pub(crate) mod test_support {
     #[cfg(feature = "std")]
     pub(crate) fn number(name: &str, key: &str, value: &serde_json::Value) -> f64 {
         value.as_f64().unwrap_or_else(|| panic!("{name}: `{key}` is not a number"))
+    }
+}
+
+/// Large steps are shared between threads and run on wide vectors: every
+/// parameter must still get the bits of the scalar formula.
+#[cfg(test)]
+mod shared_steps {
+    use alloc::vec::Vec;
+
+    use super::{Adam, Optimizer, Sgd, SgdConfig};
+    use crate::testing::values;
+
+    const N: usize = 100_003;
+
+    fn f32s(seed: u64) -> Vec<f32> {
+        values(N, seed, -1.0, 1.0).into_iter().map(|v| v as f32).collect()
+    }
+
+    fn same_bits(got: &[f32], want: &[f32], what: &str) {
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert_eq!(g.to_bits(), w.to_bits(), "{what}: parameter {i}: {g} against {w}");
+        }
+    }
+
+    #[test]
+    fn sgd_steps_match_the_scalar_formula() {
+        let cases = [(0.0, 0.0, false), (0.0, 0.01, false), (0.9, 0.0, false), (0.9, 0.01, true)];
+        for (momentum, weight_decay, nesterov) in cases {
+            let config =
+                SgdConfig { lr: 0.1, momentum, weight_decay, nesterov, ..Default::default() };
+            let mut sgd = Sgd::new(config).unwrap();
+            let mut params = f32s(1);
+            let mut want = params.clone();
+            let mut buf = alloc::vec![0.0f32; N];
+            let (lr, wd, mu) = (0.1f32, weight_decay as f32, momentum as f32);
+            for t in 0..3u64 {
+                let grads = f32s(10 + t);
+                sgd.step(&mut params, &grads);
+                for ((p, &g), b) in want.iter_mut().zip(&grads).zip(&mut buf) {
+                    let g = if weight_decay != 0.0 { g + wd * *p } else { g };
+                    if momentum == 0.0 {
+                        *p -= lr * g;
+                        continue;
+                    }
+                    *b = if t == 0 { g } else { mu * *b + 1.0 * g };
+                    let step = if nesterov { g + mu * *b } else { *b };
+                    *p -= lr * step;
+                }
+                same_bits(&params, &want, &alloc::format!("{config:?}, step {t}"));
+            }
+        }
+    }
+
+    #[test]
+    fn adam_steps_match_the_scalar_formula() {
+        let mut adam = Adam::with_lr(1e-3).unwrap();
+        let mut params = f32s(2);
+        let mut want = params.clone();
+        let (mut m, mut v) = (alloc::vec![0.0f32; N], alloc::vec![0.0f32; N]);
+        for t in 1..=3u32 {
+            let grads = f32s(20 + u64::from(t));
+            adam.step(&mut params, &grads);
+            let c1 = 1.0 - 0.9f64.powf(f64::from(t));
+            let c2 = (1.0 - 0.999f64.powf(f64::from(t))).sqrt() as f32;
+            let step_size = -(1e-3 / c1) as f32;
+            for (((p, &g), m), v) in want.iter_mut().zip(&grads).zip(&mut m).zip(&mut v) {
+                *m = super::lerp(*m, g, (1.0 - 0.9f64) as f32);
+                *v = *v * 0.999f64 as f32 + (1.0 - 0.999f64) as f32 * g * g;
+                *p += step_size * *m / (v.sqrt() / c2 + 1e-8f64 as f32);
+            }
+            same_bits(&params, &want, &alloc::format!("Adam, step {t}"));
+        }
     }
 }

@@ -3,8 +3,9 @@ use alloc::vec::Vec;
 use alloc::string::String;
 use alloc::vec;
 
-use super::{ConfigError, Optimizer, OptimizerState, StateError, non_negative};
+use super::{ConfigError, Optimizer, OptimizerState, PIECE, StateError, non_negative};
 use crate::Float;
+use crate::gemm::{for_each_piece, wide};
 
 /// Settings of [`Sgd`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -77,6 +78,32 @@ impl<T: Float> Sgd<T> {
     }
 }
 
+/// The scalars of a step with momentum.
+#[derive(Clone, Copy)]
+struct Scalars<T> {
+    lr: T,
+    wd: T,
+    mu: T,
+    keep: T,
+}
+
+/// A step with momentum, `torch.optim.SGD`'s arithmetic, its cases chosen
+/// at compile time so that the loop has no branch and vectorises.
+#[inline(always)]
+fn momentum_step<T: Float, const DECAY: bool, const FIRST: bool, const NESTEROV: bool>(
+    s: Scalars<T>,
+    params: &mut [T],
+    grads: &[T],
+    momentum: &mut [T],
+) {
+    for ((p, &g), b) in params.iter_mut().zip(grads).zip(momentum) {
+        let g = if DECAY { g + s.wd * *p } else { g };
+        *b = if FIRST { g } else { s.mu * *b + s.keep * g };
+        let step = if NESTEROV { g + s.mu * *b } else { *b };
+        *p -= s.lr * step;
+    }
+}
+
 impl<T: Float> Optimizer<T> for Sgd<T> {
     fn step(&mut self, params: &mut [T], grads: &[T]) {
         assert_eq!(
@@ -90,11 +117,23 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
         let c = &self.config;
         let lr = T::of_f64(c.lr);
         let wd = T::of_f64(c.weight_decay);
+        let decay = c.weight_decay != 0.0;
         if c.momentum == 0.0 {
-            for (p, &g) in params.iter_mut().zip(grads) {
-                let g = if c.weight_decay != 0.0 { g + wd * *p } else { g };
-                *p -= lr * g;
-            }
+            for_each_piece(PIECE, (params, grads), &|(params, grads)| {
+                // A loop per case, without branches inside, so that it
+                // vectorises.
+                wide(|| {
+                    if decay {
+                        for (p, &g) in params.iter_mut().zip(grads) {
+                            *p -= lr * (g + wd * *p);
+                        }
+                    } else {
+                        for (p, &g) in params.iter_mut().zip(grads) {
+                            *p -= lr * g;
+                        }
+                    }
+                })
+            });
             return;
         }
         let mu = T::of_f64(c.momentum);
@@ -110,12 +149,21 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
             params.len(),
             self.momentum.len()
         );
-        for ((p, &g), b) in params.iter_mut().zip(grads).zip(&mut self.momentum) {
-            let g = if c.weight_decay != 0.0 { g + wd * *p } else { g };
-            *b = if first { g } else { mu * *b + keep * g };
-            let step = if c.nesterov { g + mu * *b } else { *b };
-            *p -= lr * step;
-        }
+        let scalars = Scalars { lr, wd, mu, keep };
+        let step = match (decay, first, c.nesterov) {
+            (false, false, false) => momentum_step::<T, false, false, false>,
+            (false, false, true) => momentum_step::<T, false, false, true>,
+            (false, true, false) => momentum_step::<T, false, true, false>,
+            (false, true, true) => momentum_step::<T, false, true, true>,
+            (true, false, false) => momentum_step::<T, true, false, false>,
+            (true, false, true) => momentum_step::<T, true, false, true>,
+            (true, true, false) => momentum_step::<T, true, true, false>,
+            (true, true, true) => momentum_step::<T, true, true, true>,
+        };
+        let whole = (params, grads, self.momentum.as_mut_slice());
+        for_each_piece(PIECE, whole, &|(params, grads, momentum)| {
+            wide(|| step(scalars, params, grads, momentum));
+        });
     }
 
     fn learning_rate(&self) -> f64 {
