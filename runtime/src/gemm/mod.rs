@@ -152,9 +152,9 @@ fn kernel<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: MatMut<'
         let (alpha, beta) = (alpha.as_f64() as f32, beta.as_f64() as f32);
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         if x86::available()
-            && let Some(layout) = x86::layout(&a, &b, &c)
+            && let Some(layout) = x86::layout(&a, &b, c.rs, c.cs)
         {
-            split(&|a, b, c| x86::run(layout, alpha, a, b, beta, c), a, b, c);
+            split(&|a, b, c| x86::run(layout, alpha, a, b, beta, c), a, b, c.into());
             return;
         }
         let (m, k, n) = (a.rows, a.cols, b.cols);
@@ -342,7 +342,7 @@ pub(crate) fn fast_f32<T: 'static>() -> bool {
 
 /// A product `c ← f(a, b)` on part of the matrices.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
-type Product<'f, T> = dyn Fn(Mat<'_, T>, Mat<'_, T>, MatMut<'_, T>) + Sync + 'f;
+type Product<'f> = dyn Fn(Mat<'_, f32>, Mat<'_, f32>, x86::Out<'_>) + Sync + 'f;
 
 /// Products of at least twice this many multiply-adds are split between
 /// threads, each piece keeping at least this many.
@@ -355,22 +355,24 @@ const SPLIT: usize = 1 << 18;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 const SPLIT_VECTOR: usize = 1 << 15;
 
+/// A dense layer's forward product over fewer samples than this is cut by
+/// rows (each core computes the outputs of its own rows of weights, which
+/// then stay in its cache from step to step, through the weight gradient
+/// and the optimizer step cut the same way); over more, by samples.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+const ROWS_BELOW: usize = 256;
+
 /// One piece of a product: the matrices `f` reads and the block of `c` it writes.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
-type Piece<'a, T> = (Mat<'a, T>, Mat<'a, T>, MatMut<'a, T>);
+type Piece<'a> = (Mat<'a, f32>, Mat<'a, f32>, x86::Out<'a>);
 
 /// Runs `f` on one piece of the product per idle core, as long as each
-/// piece keeps at least [`SPLIT`] multiply-adds, cutting `c` along its outer
-/// dimension (so that each piece is its own slice). Every element is computed
-/// by one call of `f` in the same way whatever the cut, so the result does
-/// not depend on the number of threads.
+/// piece keeps at least [`SPLIT`] multiply-adds, cutting `c` into blocks of
+/// rows or of columns. Every element is computed by one call of `f` in the
+/// same way whatever the cut, so the result does not depend on the number
+/// of threads.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
-fn split<T: Copy + Send + Sync>(
-    f: &Product<'_, T>,
-    a: Mat<'_, T>,
-    b: Mat<'_, T>,
-    c: MatMut<'_, T>,
-) {
+fn split(f: &Product<'_>, a: Mat<'_, f32>, b: Mat<'_, f32>, c: x86::Out<'_>) {
     use std::sync::Mutex;
 
     let work = c.rows.saturating_mul(c.cols).saturating_mul(a.cols);
@@ -379,14 +381,14 @@ fn split<T: Copy + Send + Sync>(
         return f(a, b, c);
     }
     let parts = pool::threads().min(work / least).min(pool::MAX_PARTS);
-    let mut pieces: [Option<Piece<'_, T>>; pool::MAX_PARTS] = core::array::from_fn(|_| None);
+    let mut pieces: [Option<Piece<'_>>; pool::MAX_PARTS] = core::array::from_fn(|_| None);
     let count = cut(parts, a, b, c, &mut pieces);
     for (a, b, c) in pieces[..count].iter().flatten() {
         // The kernels trust these bounds: check them as `gemm` did the whole.
         assert!(
             fits(a.data.len(), a.rows, a.cols, a.rs, a.cs)
                 && fits(b.data.len(), b.rows, b.cols, b.rs, b.cs)
-                && fits(c.data.len(), c.rows, c.cols, c.rs, c.cs),
+                && c.fits(),
             "gemm: a piece of a shared product reaches past its slice"
         );
     }
@@ -399,40 +401,40 @@ fn split<T: Copy + Send + Sync>(
     });
 }
 
-/// Cuts the product into `parts` pieces of nearly equal size along `c`'s
-/// outer dimension (columns if column-major, rows if row-major or a single
-/// column); one piece if it is neither. Returns the number of pieces.
+/// Cuts the product into `parts` pieces of nearly equal size: by rows of
+/// `c` if it is row-major, a single column, or a dense layer's forward
+/// product over fewer than [`ROWS_BELOW`] samples (row-major `a`); by
+/// columns otherwise. Returns the number of pieces.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
-fn cut<'a, T: Copy>(
+fn cut<'a>(
     parts: usize,
-    a: Mat<'a, T>,
-    b: Mat<'a, T>,
-    c: MatMut<'a, T>,
-    pieces: &mut [Option<Piece<'a, T>>],
+    a: Mat<'a, f32>,
+    b: Mat<'a, f32>,
+    c: x86::Out<'a>,
+    pieces: &mut [Option<Piece<'a>>],
 ) -> usize {
     let parts = parts.min(pieces.len());
-    if c.rs == 1 && c.cols >= parts && parts > 1 {
-        let (mut b, mut c) = (b, c);
-        for (k, piece) in pieces[..parts].iter_mut().enumerate() {
-            let cols = c.cols / (parts - k);
-            let at = (cols * c.cs).min(c.data.len());
-            let (front, back) = core::mem::take(&mut c.data).split_at_mut(at);
-            let cut = (cols * b.cs).min(b.data.len());
-            *piece = Some((a, Mat { cols, ..b }, MatMut { data: front, cols, ..c }));
-            b = Mat { data: &b.data[cut..], cols: b.cols - cols, ..b };
-            c = MatMut { data: back, cols: c.cols - cols, ..c };
-        }
-        parts
-    } else if (c.cs == 1 || c.cols == 1) && c.rows >= parts && parts > 1 {
+    let by_rows = c.cs == 1 || c.cols == 1 || (a.cs == 1 && c.cols < ROWS_BELOW);
+    if by_rows && c.rows >= parts && parts > 1 {
         let (mut a, mut c) = (a, c);
         for (k, piece) in pieces[..parts].iter_mut().enumerate() {
             let rows = c.rows / (parts - k);
-            let at = (rows * c.rs).min(c.data.len());
-            let (front, back) = core::mem::take(&mut c.data).split_at_mut(at);
+            let (front, back) = c.split_rows(rows);
             let cut = (rows * a.rs).min(a.data.len());
-            *piece = Some((Mat { rows, ..a }, b, MatMut { data: front, rows, ..c }));
+            *piece = Some((Mat { rows, ..a }, b, front));
             a = Mat { data: &a.data[cut..], rows: a.rows - rows, ..a };
-            c = MatMut { data: back, rows: c.rows - rows, ..c };
+            c = back;
+        }
+        parts
+    } else if c.cols >= parts && parts > 1 {
+        let (mut b, mut c) = (b, c);
+        for (k, piece) in pieces[..parts].iter_mut().enumerate() {
+            let cols = c.cols / (parts - k);
+            let (front, back) = c.split_cols(cols);
+            let cut = (cols * b.cs).min(b.data.len());
+            *piece = Some((a, Mat { cols, ..b }, front));
+            b = Mat { data: &b.data[cut..], cols: b.cols - cols, ..b };
+            c = back;
         }
         parts
     } else {
@@ -588,7 +590,14 @@ mod split_tests {
         if !x86::available() {
             return;
         }
-        let (m, k, n) = (256, 784, 300);
+        // 300 samples are cut by columns, 32 (a training batch) by rows of
+        // a column-major `c`, whose blocks then interleave in memory.
+        for (m, k, n) in [(256, 784, 300), (256, 784, 32), (130, 200, 33)] {
+            whole_and_split(m, k, n);
+        }
+    }
+
+    fn whole_and_split(m: usize, k: usize, n: usize) {
         let a = values(m * k, 1);
         let b = values(k * n, 2);
         let cases: [(Mat<'_, f32>, Mat<'_, f32>, bool); 3] = [
@@ -602,8 +611,8 @@ mod split_tests {
             }
             let mut whole = alloc::vec![0.5f32; m * n];
             let cw = out(&mut whole, m, n, row_major);
-            let layout = x86::layout(&x, &y, &cw).unwrap();
-            x86::run(layout, 1.0, x, y, 1.0, cw);
+            let layout = x86::layout(&x, &y, cw.rs, cw.cs).unwrap();
+            x86::run(layout, 1.0, x, y, 1.0, cw.into());
             let mut slow = alloc::vec![0.5f32; m * n];
             portable(1.0, x, y, 1.0, out(&mut slow, m, n, row_major));
             for (i, (p, q)) in whole.iter().zip(&slow).enumerate() {
@@ -634,7 +643,7 @@ mod split_tests {
             let x = values(k, 6);
             let (w, v) = (Mat::row_major(&a, m, k), Mat::col_major(&x, k, 1));
             let mut whole = alloc::vec![0.25f32; m];
-            x86::run(x86::Layout::Dot, 1.0, w, v, 1.0, MatMut::col_major(&mut whole, m, 1));
+            x86::run(x86::Layout::Dot, 1.0, w, v, 1.0, MatMut::col_major(&mut whole, m, 1).into());
             for _ in 0..50 {
                 let mut split = alloc::vec![0.25f32; m];
                 gemm(1.0, w, v, 1.0, MatMut::col_major(&mut split, m, 1));

@@ -18,6 +18,8 @@
 
 use core::arch::x86_64::*;
 
+use core::marker::PhantomData;
+
 use super::{Mat, MatMut};
 
 /// Rows of an outer-product tile: two vectors of 16.
@@ -55,6 +57,73 @@ pub(super) unsafe fn wide<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Where a kernel writes: element `(i, j)` of a `rows × cols` matrix at
+/// `ptr + i·rs + j·cs`, within `len` scalars from `ptr`.
+///
+/// Unlike a [`MatMut`], whose slice holds every scalar between its first and
+/// last elements, blocks of one matrix cut for different threads may
+/// interleave in memory (row blocks of a column-major matrix, so that each
+/// core computes the rows of its own share of a layer's weights); their
+/// elements are still distinct, so no scalar is written by two threads.
+#[derive(Debug)]
+pub(super) struct Out<'a> {
+    ptr: *mut f32,
+    len: usize,
+    pub(super) rows: usize,
+    pub(super) cols: usize,
+    pub(super) rs: usize,
+    pub(super) cs: usize,
+    life: PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: an `Out` is a unique borrow of its elements, like a `&mut [f32]`.
+unsafe impl Send for Out<'_> {}
+
+impl<'a> From<MatMut<'a, f32>> for Out<'a> {
+    fn from(c: MatMut<'a, f32>) -> Self {
+        Out {
+            ptr: c.data.as_mut_ptr(),
+            len: c.data.len(),
+            rows: c.rows,
+            cols: c.cols,
+            rs: c.rs,
+            cs: c.cs,
+            life: PhantomData,
+        }
+    }
+}
+
+impl Out<'_> {
+    /// Whether every element lies within the borrowed scalars.
+    pub(super) fn fits(&self) -> bool {
+        super::fits(self.len, self.rows, self.cols, self.rs, self.cs)
+    }
+
+    /// The first `at` rows (`at ≤ rows`), and the others.
+    pub(super) fn split_rows(self, at: usize) -> (Self, Self) {
+        let at = at.min(self.rows);
+        let skip = (at * self.rs).min(self.len);
+        let rest = Out {
+            ptr: self.ptr.wrapping_add(skip),
+            len: self.len - skip,
+            rows: self.rows - at,
+            ..self
+        };
+        (Out { rows: at, ..self }, rest)
+    }
+
+    /// The transpose, over the same scalars.
+    pub(super) fn t(self) -> Self {
+        Out { rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs, ..self }
+    }
+
+    /// The first `at` columns (`at ≤ cols`), and the others.
+    pub(super) fn split_cols(self, at: usize) -> (Self, Self) {
+        let (front, back) = self.t().split_rows(at);
+        (front.t(), back.t())
+    }
+}
+
 /// Which layout a product has, if one of ours.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Layout {
@@ -65,10 +134,16 @@ pub(super) enum Layout {
     Dot,
 }
 
-pub(super) fn layout(a: &Mat<'_, f32>, b: &Mat<'_, f32>, c: &MatMut<'_, f32>) -> Option<Layout> {
-    if c.rs == 1 && a.rs == 1 {
+/// `c_rs` and `c_cs` are the strides of `C`.
+pub(super) fn layout(
+    a: &Mat<'_, f32>,
+    b: &Mat<'_, f32>,
+    c_rs: usize,
+    c_cs: usize,
+) -> Option<Layout> {
+    if c_rs == 1 && a.rs == 1 {
         Some(Layout::Outer)
-    } else if c.cs == 1 && b.cs == 1 {
+    } else if c_cs == 1 && b.cs == 1 {
         Some(Layout::OuterTransposed)
     } else if a.cs == 1 && b.rs == 1 {
         Some(Layout::Dot)
@@ -85,7 +160,7 @@ pub(super) fn run(
     a: Mat<'_, f32>,
     b: Mat<'_, f32>,
     beta: f32,
-    c: MatMut<'_, f32>,
+    c: Out<'_>,
 ) {
     // SAFETY: `available()` was checked by the caller; the kernels read and
     // write only elements `gemm` checked to be inside the slices.
@@ -93,8 +168,7 @@ pub(super) fn run(
         match layout {
             Layout::Outer => outer(alpha, a, b, beta, c),
             Layout::OuterTransposed => {
-                let ct = MatMut { data: c.data, rows: c.cols, cols: c.rows, rs: c.cs, cs: c.rs };
-                outer(alpha, b.t(), a.t(), beta, ct);
+                outer(alpha, b.t(), a.t(), beta, c.t());
             }
             Layout::Dot => dot(alpha, a, b, beta, c),
         }
@@ -103,7 +177,7 @@ pub(super) fn run(
 
 /// `C = α A B + β C` with `a.rs == 1` and `c.rs == 1`.
 #[target_feature(enable = "avx512f")]
-unsafe fn outer(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: MatMut<'_, f32>) {
+unsafe fn outer(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: Out<'_>) {
     let (m, n) = (c.rows, c.cols);
     let mut j = 0;
     while j < n {
@@ -142,7 +216,7 @@ unsafe fn outer_tile<const NC: usize>(
     a: &Mat<'_, f32>,
     b: &Mat<'_, f32>,
     beta: f32,
-    c: &MatMut<'_, f32>,
+    c: &Out<'_>,
     i: usize,
     j: usize,
     mr: usize,
@@ -166,7 +240,7 @@ unsafe fn outer_tile<const NC: usize>(
         }
     }
     let (va, vb) = (_mm512_set1_ps(alpha), _mm512_set1_ps(beta));
-    let cp = c.data.as_ptr().cast_mut();
+    let cp = c.ptr;
     for jj in 0..NC {
         // SAFETY: column `j + jj` of `c`, rows `i..i+mr`, masked; `c` is
         // borrowed mutably by the caller, so nothing else reads it.
@@ -198,7 +272,7 @@ const JB: usize = 64;
 /// rows go outside, so that 4 rows of `A` (the weights) stay in L1 while the
 /// block's columns of `B` pass them from L2.
 #[target_feature(enable = "avx512f")]
-unsafe fn dot(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: MatMut<'_, f32>) {
+unsafe fn dot(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: Out<'_>) {
     let (m, n) = (c.rows, c.cols);
     let mut j0 = 0;
     while j0 < n {
@@ -246,7 +320,7 @@ unsafe fn dot_tile<const MI: usize, const NC: usize>(
     a: &Mat<'_, f32>,
     b: &Mat<'_, f32>,
     beta: f32,
-    c: &MatMut<'_, f32>,
+    c: &Out<'_>,
     i: usize,
     j: usize,
 ) {
@@ -288,7 +362,7 @@ unsafe fn dot_tile<const MI: usize, const NC: usize>(
             step!(p, mask(k - p));
         }
     }
-    let cp = c.data.as_ptr().cast_mut();
+    let cp = c.ptr;
     for (ii, row) in acc.iter().enumerate() {
         for (jj, &v) in row.iter().enumerate() {
             let s = alpha * _mm512_reduce_add_ps(v);
