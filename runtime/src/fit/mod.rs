@@ -44,10 +44,42 @@ pub use progress::Progress;
 
 use crate::backprop::{Gradients, Workspace, train_pass};
 use crate::data::Dataset;
+use crate::gemm::{Rows, for_each_piece};
 use crate::optim::{clip_grad_norm, clip_grad_value};
 use crate::rng::mix;
 use crate::schedule::LrSchedule;
 use crate::{Float, Loss, Mode, Network, NetworkExt, NetworkMut, Optimizer, TargetError, Vector};
+
+/// Copies the samples `indices` of `inputs` into `x`, one after the other;
+/// from `flat` (the same samples as one slice of scalars) when given, shared
+/// between the cores: copying a batch of rows scattered over a data set is
+/// bound by memory latency, which two cores hide better than one.
+fn gather<V: Vector>(
+    inputs: &[V],
+    flat: Option<&[V::Scalar]>,
+    indices: &[usize],
+    x: &mut Vec<V::Scalar>,
+) {
+    let width = V::LEN;
+    match flat {
+        Some(flat) => {
+            // Keeps the length of the previous batch: nothing to fill.
+            x.resize(indices.len() * width, V::Scalar::default());
+            let rows = Rows { data: x.as_mut_slice(), width };
+            for_each_piece(8, (rows, indices), &|(rows, indices)| {
+                for (dst, &i) in rows.data.chunks_exact_mut(width).zip(indices) {
+                    dst.copy_from_slice(&flat[i * width..(i + 1) * width]);
+                }
+            });
+        }
+        None => {
+            x.clear();
+            for &i in indices {
+                x.extend_from_slice(inputs[i].as_slice());
+            }
+        }
+    }
+}
 
 /// Prefix of the optimizer's tensors in a checkpoint (`optimizer.exp_avg.0.weight`).
 pub(crate) const OPTIMIZER_PREFIX: &str = "optimizer.";
@@ -658,6 +690,10 @@ impl<L, O> Trainer<L, O> {
         let mut eval_ws = Workspace::new();
         let mut display = progress::Display::new(self.progress);
         let steps = n_train.div_ceil(batch);
+        // The samples as one slice of scalars, to gather batches on every core.
+        let flat_inputs: Option<&[N::Scalar]> = bytemuck::try_cast_slice(inputs)
+            .ok()
+            .filter(|flat: &&[N::Scalar]| flat.len() == inputs.len() * N::INPUT);
 
         for epoch in state.start_epoch..=self.epochs {
             let start = Instant::now();
@@ -670,12 +706,9 @@ impl<L, O> Trainer<L, O> {
             let lr = self.optimizer.learning_rate();
             let mut tally = Tally::new(self.top_k);
             for (step, indices) in order.chunks(batch).enumerate() {
-                x.clear();
+                gather(inputs, flat_inputs, indices, &mut x);
                 t.clear();
-                for &i in indices {
-                    x.extend_from_slice(inputs[i].as_slice());
-                    t.push(targets[i].clone());
-                }
+                t.extend(indices.iter().map(|&i| targets[i].clone()));
                 let seed = mix(self.seed ^ mix((epoch as u64) << 32 | step as u64));
                 let (values, ws) = grads.parts();
                 let (mean, y) =

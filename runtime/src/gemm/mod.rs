@@ -259,6 +259,25 @@ impl<T: Send> Pieces for &mut [T] {
     }
 }
 
+/// A slice seen as rows of `width` scalars (a batch of samples), cut
+/// between rows.
+#[cfg(feature = "alloc")]
+pub(crate) struct Rows<'a, T> {
+    pub(crate) data: &'a mut [T],
+    pub(crate) width: usize,
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Send> Pieces for Rows<'_, T> {
+    fn items(&self) -> usize {
+        self.data.len().checked_div(self.width).unwrap_or(0)
+    }
+    fn cut(self, at: usize) -> (Self, Self) {
+        let (front, back) = self.data.split_at_mut((at * self.width).min(self.data.len()));
+        (Rows { data: front, width: self.width }, Rows { data: back, width: self.width })
+    }
+}
+
 #[cfg(feature = "alloc")]
 macro_rules! tuple_pieces {
     ($($p:ident $i:tt),+) => {
