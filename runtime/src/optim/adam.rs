@@ -86,6 +86,50 @@ fn validate(c: &AdamConfig) -> Result<(), ConfigError> {
 }
 
 /// The per-parameter state of Adam and AdamW, and their update.
+/// The scalars of one Adam step.
+#[derive(Clone, Copy)]
+struct AdamScalars<T> {
+    w1: T,
+    b2: T,
+    w2: T,
+    step_size: T,
+    bias_correction2_sqrt: T,
+    eps: T,
+    wd: T,
+    shrink: T,
+}
+
+const NO_DECAY: u8 = 0;
+const L2_DECAY: u8 = 1;
+const DECOUPLED_DECAY: u8 = 2;
+
+/// One Adam step without AMSGrad over a piece of the parameters, in
+/// `torch.optim.Adam`'s (or `AdamW`'s) order of operations; the kind of
+/// weight decay is chosen at compile time, so that the loop has no branch.
+#[inline(always)]
+fn adam_pass<T: Float, const DECAY: u8>(
+    s: AdamScalars<T>,
+    params: &mut [T],
+    grads: &[T],
+    exp_avg: &mut [T],
+    exp_avg_sq: &mut [T],
+) {
+    let moments = exp_avg.iter_mut().zip(exp_avg_sq.iter_mut());
+    for ((p, &g), (m, v)) in params.iter_mut().zip(grads).zip(moments) {
+        let g = match DECAY {
+            L2_DECAY => g + s.wd * *p,
+            DECOUPLED_DECAY => {
+                *p *= s.shrink;
+                g
+            }
+            _ => g,
+        };
+        *m = lerp(*m, g, s.w1);
+        *v = *v * s.b2 + s.w2 * g * g;
+        *p += s.step_size * *m / (v.sqrt() / s.bias_correction2_sqrt + s.eps);
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Moments<T> {
     exp_avg: Vec<T>,
@@ -129,19 +173,20 @@ impl<T: Float> Moments<T> {
         let b2 = T::of_f64(beta2);
         let w2 = T::of_f64(1.0 - beta2);
         let eps = T::of_f64(c.eps);
-        if c.weight_decay == 0.0 && !c.amsgrad {
-            // The common case, in one branch-free pass that vectorises.
+        if !c.amsgrad {
+            // Without AMSGrad, a branch-free pass per kind of weight decay
+            // (none, L2 as in `Adam`, decoupled as in `AdamW`), which
+            // vectorises and is shared between the cores.
+            let s = AdamScalars { w1, b2, w2, step_size, bias_correction2_sqrt, eps, wd, shrink };
+            let pass = match (c.weight_decay != 0.0, decoupled) {
+                (false, _) => adam_pass::<T, NO_DECAY>,
+                (true, false) => adam_pass::<T, L2_DECAY>,
+                (true, true) => adam_pass::<T, DECOUPLED_DECAY>,
+            };
             let whole =
                 (params, grads, self.exp_avg.as_mut_slice(), self.exp_avg_sq.as_mut_slice());
             for_each_piece(PIECE, whole, &|(params, grads, m, v)| {
-                wide(|| {
-                    let moments = m.iter_mut().zip(v.iter_mut());
-                    for ((p, &g), (m, v)) in params.iter_mut().zip(grads).zip(moments) {
-                        *m = lerp(*m, g, w1);
-                        *v = *v * b2 + w2 * g * g;
-                        *p += step_size * *m / (v.sqrt() / bias_correction2_sqrt + eps);
-                    }
-                });
+                wide(|| pass(s, params, grads, m, v));
             });
             return;
         }

@@ -506,7 +506,9 @@ pub(crate) mod test_support {
 mod shared_steps {
     use alloc::vec::Vec;
 
-    use super::{Adam, Optimizer, Sgd, SgdConfig};
+    use alloc::boxed::Box;
+
+    use super::{Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, Sgd, SgdConfig};
     use crate::testing::values;
 
     const N: usize = 100_003;
@@ -552,22 +554,41 @@ mod shared_steps {
 
     #[test]
     fn adam_steps_match_the_scalar_formula() {
-        let mut adam = Adam::with_lr(1e-3).unwrap();
-        let mut params = f32s(2);
-        let mut want = params.clone();
-        let (mut m, mut v) = (alloc::vec![0.0f32; N], alloc::vec![0.0f32; N]);
-        for t in 1..=3u32 {
-            let grads = f32s(20 + u64::from(t));
-            adam.step(&mut params, &grads);
-            let c1 = 1.0 - 0.9f64.powf(f64::from(t));
-            let c2 = (1.0 - 0.999f64.powf(f64::from(t))).sqrt() as f32;
-            let step_size = -(1e-3 / c1) as f32;
-            for (((p, &g), m), v) in want.iter_mut().zip(&grads).zip(&mut m).zip(&mut v) {
-                *m = super::lerp(*m, g, (1.0 - 0.9f64) as f32);
-                *v = *v * 0.999f64 as f32 + (1.0 - 0.999f64) as f32 * g * g;
-                *p += step_size * *m / (v.sqrt() / c2 + 1e-8f64 as f32);
+        // (weight decay, decoupled as in AdamW)
+        for (wd, decoupled) in [(0.0, false), (0.01, false), (0.01, true)] {
+            let config = AdamConfig { lr: 1e-3, weight_decay: wd, ..AdamConfig::default() };
+            let mut adam: Box<dyn Optimizer<f32>> = if decoupled {
+                let c = AdamWConfig { lr: 1e-3, weight_decay: wd, ..AdamWConfig::default() };
+                Box::new(AdamW::new(c).unwrap())
+            } else {
+                Box::new(Adam::new(config).unwrap())
+            };
+            let mut params = f32s(2);
+            let mut want = params.clone();
+            let (mut m, mut v) = (alloc::vec![0.0f32; N], alloc::vec![0.0f32; N]);
+            for t in 1..=3u32 {
+                let grads = f32s(20 + u64::from(t));
+                adam.step(&mut params, &grads);
+                let c1 = 1.0 - 0.9f64.powf(f64::from(t));
+                let c2 = (1.0 - 0.999f64.powf(f64::from(t))).sqrt() as f32;
+                let step_size = -(1e-3 / c1) as f32;
+                let (wd32, shrink) = (wd as f32, (1.0 - 1e-3 * wd) as f32);
+                for (((p, &g), m), v) in want.iter_mut().zip(&grads).zip(&mut m).zip(&mut v) {
+                    let mut g = g;
+                    if wd != 0.0 {
+                        if decoupled {
+                            *p *= shrink;
+                        } else {
+                            g += wd32 * *p;
+                        }
+                    }
+                    *m = super::lerp(*m, g, (1.0 - 0.9f64) as f32);
+                    *v = *v * 0.999f64 as f32 + (1.0 - 0.999f64) as f32 * g * g;
+                    *p += step_size * *m / (v.sqrt() / c2 + 1e-8f64 as f32);
+                }
+                let what = alloc::format!("weight decay {wd}, decoupled {decoupled}, step {t}");
+                same_bits(&params, &want, &what);
             }
-            same_bits(&params, &want, &alloc::format!("Adam, step {t}"));
         }
     }
 }
