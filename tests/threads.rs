@@ -11,8 +11,24 @@ network! {
     struct Net<f32> { input: 784, Dense(256), ReLU, Dropout(0.1), Dense(128), ReLU, Dense(10) }
 }
 
+network! {
+    struct Cnn<f32> {
+        input: [1, 28, 28],
+        Conv2d(6, kernel = 5, padding = 2), ReLU, MaxPool2d(2),
+        Conv2d(16, kernel = 5), ReLU, MaxPool2d(2),
+        Flatten, Dense(10),
+    }
+}
+
+fn hash(params: &[f32]) -> u64 {
+    params.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, p| {
+        (h ^ u64::from(p.to_bits())).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Trains for a few steps at a batch large enough to be shared, and prints
-/// the weights' bits as one hash.
+/// the weights' bits as one hash; then the same for a CNN, whose batches the
+/// cores share by groups of samples (a batch of 37: groups of 9 and 10).
 #[test]
 fn child() {
     if std::env::var_os("PERCEPTRA_THREADS_CHILD").is_none() {
@@ -31,10 +47,15 @@ fn child() {
         net.backprop(&inputs, &targets, &CrossEntropy, &mut grads);
         adam.step(net.params_mut(), grads.as_slice());
     }
-    let hash = net.params().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, p| {
-        (h ^ u64::from(p.to_bits())).wrapping_mul(0x0100_0000_01b3)
-    });
-    println!("WEIGHTS {hash:016x}");
+    let mut cnn = Cnn::new(&mut ChaCha8Rng::seed_from_u64(9));
+    let mut grads = cnn.zero_grads();
+    let mut adam = Adam::with_lr(1e-3).unwrap();
+    for _ in 0..3 {
+        grads.zero();
+        cnn.backprop(&inputs[..37], &targets[..37], &CrossEntropy, &mut grads);
+        adam.step(cnn.params_mut(), grads.as_slice());
+    }
+    println!("WEIGHTS {:016x} {:016x}", hash(net.params()), hash(cnn.params()));
 }
 
 fn weights_with(threads: usize) -> String {

@@ -230,7 +230,6 @@ pub fn threads() -> usize {
 }
 
 /// Slices, or tuples of slices of one length, that can be cut in two.
-#[cfg(feature = "alloc")]
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 pub(crate) trait Pieces: Sized + Send {
     /// The number of items (of each slice).
@@ -239,7 +238,6 @@ pub(crate) trait Pieces: Sized + Send {
     fn cut(self, at: usize) -> (Self, Self);
 }
 
-#[cfg(feature = "alloc")]
 impl<T: Send + Sync> Pieces for &[T] {
     fn items(&self) -> usize {
         self.len()
@@ -249,7 +247,6 @@ impl<T: Send + Sync> Pieces for &[T] {
     }
 }
 
-#[cfg(feature = "alloc")]
 impl<T: Send> Pieces for &mut [T] {
     fn items(&self) -> usize {
         self.len()
@@ -261,13 +258,11 @@ impl<T: Send> Pieces for &mut [T] {
 
 /// A slice seen as rows of `width` scalars (a batch of samples), cut
 /// between rows.
-#[cfg(feature = "alloc")]
 pub(crate) struct Rows<'a, T> {
     pub(crate) data: &'a mut [T],
     pub(crate) width: usize,
 }
 
-#[cfg(feature = "alloc")]
 impl<T: Send> Pieces for Rows<'_, T> {
     fn items(&self) -> usize {
         self.data.len().checked_div(self.width).unwrap_or(0)
@@ -278,7 +273,23 @@ impl<T: Send> Pieces for Rows<'_, T> {
     }
 }
 
-#[cfg(feature = "alloc")]
+/// A read-only slice seen as rows of `width` scalars, cut between rows.
+#[derive(Clone, Copy)]
+pub(crate) struct Samples<'a, T> {
+    pub(crate) data: &'a [T],
+    pub(crate) width: usize,
+}
+
+impl<T: Sync + Send> Pieces for Samples<'_, T> {
+    fn items(&self) -> usize {
+        self.data.len().checked_div(self.width).unwrap_or(0)
+    }
+    fn cut(self, at: usize) -> (Self, Self) {
+        let (front, back) = self.data.split_at((at * self.width).min(self.data.len()));
+        (Samples { data: front, width: self.width }, Samples { data: back, width: self.width })
+    }
+}
+
 macro_rules! tuple_pieces {
     ($($p:ident $i:tt),+) => {
         impl<$($p: Pieces),+> Pieces for ($($p,)+) {
@@ -293,11 +304,8 @@ macro_rules! tuple_pieces {
         }
     };
 }
-#[cfg(feature = "alloc")]
 tuple_pieces!(A 0, B 1);
-#[cfg(feature = "alloc")]
 tuple_pieces!(A 0, B 1, C 2);
-#[cfg(feature = "alloc")]
 tuple_pieces!(A 0, B 1, C 2, D 3);
 
 /// Elementwise work (an optimizer step, a fill, a batch's gather) shared
@@ -307,7 +315,6 @@ tuple_pieces!(A 0, B 1, C 2, D 3);
 /// independently gives the same bits on any number of threads. Runs `f` on
 /// `whole` here where products are not shared (without AVX-512 or `std`).
 /// A tuple's slices should have one length: the cuts follow the shortest.
-#[cfg(feature = "alloc")]
 pub(crate) fn for_each_piece<P: Pieces>(least: usize, whole: P, f: &(dyn Fn(P) + Sync)) {
     let len = whole.items();
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -342,7 +349,7 @@ pub(crate) fn for_each_piece<P: Pieces>(least: usize, whole: P, f: &(dyn Fn(P) +
 /// an elementwise loop inlined in `f` then works on 16 `f32` at a time.
 /// Each lane does the same operations as a scalar loop (Rust does not fuse
 /// a multiplication and an addition unless asked), so the bits are the same.
-#[cfg(feature = "alloc")]
+#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
 #[inline(always)]
 pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]

@@ -3,8 +3,104 @@ use core::ops::Range;
 use nalgebra::SVector;
 use rand::{Rng, RngExt};
 
-use crate::gemm::{Mat, MatMut, gemm};
+use crate::gemm::{Mat, MatMut, Pieces, for_each_piece, gemm};
 use crate::{Float, Layer, Mode, Saved};
+
+/// The batched passes cut a batch of `n` samples into `min(n, GROUPS)`
+/// groups of consecutive samples, each with its own slot of scratch; the
+/// cores share the groups. The groups depend on `n` alone, so results do not
+/// depend on the number of threads.
+pub(crate) const GROUPS: usize = 4;
+
+/// Consecutive groups of a batch, as one core's share: the samples they
+/// read (two inputs, each `width` scalars per sample), the samples they
+/// write, and their scratch slots.
+struct Groups<'a, T> {
+    /// The batch's samples and groups, and this share's first group and count.
+    n: usize,
+    total: usize,
+    first: usize,
+    count: usize,
+    inputs: [&'a [T]; 2],
+    widths: [usize; 2],
+    out: (&'a mut [T], usize),
+    slots: &'a mut [T],
+    slot: usize,
+}
+
+impl<'a, T> Groups<'a, T> {
+    fn new(
+        n: usize,
+        inputs: [(&'a [T], usize); 2],
+        out: (&'a mut [T], usize),
+        slots: &'a mut [T],
+        slot: usize,
+    ) -> Self {
+        let total = n.min(GROUPS);
+        Groups {
+            n,
+            total,
+            first: 0,
+            count: total,
+            inputs: inputs.map(|(x, _)| x),
+            widths: inputs.map(|(_, w)| w),
+            out,
+            slots,
+            slot,
+        }
+    }
+
+    /// The first sample of group `g` of the batch.
+    fn start(&self, g: usize) -> usize {
+        group_start(self.n, self.total, g)
+    }
+
+    /// The samples of each of this share's groups, counted from its first
+    /// sample, and the rest of the share.
+    #[allow(clippy::type_complexity)]
+    fn parts(
+        self,
+    ) -> (impl Iterator<Item = Range<usize>>, [&'a [T]; 2], (&'a mut [T], usize), &'a mut [T]) {
+        let (n, total, first) = (self.n, self.total, self.first);
+        let base = group_start(n, total, first);
+        let ranges = (first..first + self.count)
+            .map(move |g| group_start(n, total, g) - base..group_start(n, total, g + 1) - base);
+        (ranges, self.inputs, self.out, self.slots)
+    }
+}
+
+/// The first sample of group `g` when `n` samples make `total` groups.
+fn group_start(n: usize, total: usize, g: usize) -> usize {
+    (g * n).checked_div(total).unwrap_or(0)
+}
+
+impl<T: Send + Sync> Pieces for Groups<'_, T> {
+    fn items(&self) -> usize {
+        self.count
+    }
+
+    fn cut(self, at: usize) -> (Self, Self) {
+        let at = at.min(self.count);
+        let samples = self.start(self.first + at) - self.start(self.first);
+        let [a, b] = self.inputs;
+        let [wa, wb] = self.widths;
+        let (a0, a1) = a.split_at((samples * wa).min(a.len()));
+        let (b0, b1) = b.split_at((samples * wb).min(b.len()));
+        let (out, wo) = self.out;
+        let (o0, o1) = out.split_at_mut((samples * wo).min(out.len()));
+        let (s0, s1) = self.slots.split_at_mut((at * self.slot).min(self.slots.len()));
+        let front = Groups { count: at, inputs: [a0, b0], out: (o0, wo), slots: s0, ..self };
+        let back = Groups {
+            first: self.first + at,
+            count: self.count - at,
+            inputs: [a1, b1],
+            out: (o1, wo),
+            slots: s1,
+            ..self
+        };
+        (front, back)
+    }
+}
 
 /// A 2-D convolution over `C` input channels with `O` square `K × K`
 /// filters, stride `S` and `P` zeros of padding on every side, like
@@ -50,9 +146,12 @@ use crate::{Float, Layer, Mode, Saved};
 /// Parameter gradients are added into `grads`; `dx` is overwritten.
 ///
 /// The batched passes run one im2col and one matrix product per sample, in
-/// a scratch buffer of `C·K·K·HO·WO` scalars ([`Layer::SCRATCH`]; none for a
-/// 1 × 1 kernel with stride 1 and no padding, whose im2col matrix is the input
-/// itself). The single-sample [`Layer::forward`] loops directly over the
+/// a buffer of `C·K·K·HO·WO` scalars (none for a 1 × 1 kernel with stride 1
+/// and no padding, whose im2col matrix is the input itself). They cut the
+/// batch into at most four groups of consecutive samples, which the cores
+/// share, each group with its own buffer and its own partial parameter
+/// gradients, added to `grads` in the groups' order ([`Layer::SCRATCH`] holds
+/// the four), so the result is the same on any number of threads. The single-sample [`Layer::forward`] loops directly over the
 /// kernel and allocates nothing beyond its result.
 ///
 /// Initialisation is PyTorch's default for `nn.Conv2d`: weight and bias
@@ -105,6 +204,11 @@ impl<
     const CKK: usize = C * K * K;
     /// Whether the im2col matrix is the input itself (a 1 × 1 kernel, stride 1, no padding).
     const POINTWISE: bool = K == 1 && S == 1 && P == 0;
+    /// Scalars of one im2col matrix (none for a pointwise kernel).
+    const COLS: usize = if Self::POINTWISE { 0 } else { Self::CKK * Self::HO * Self::WO };
+    /// Scalars of one group's scratch: its im2col matrix, then its partial
+    /// weight and bias gradients.
+    const SLOT: usize = Self::COLS + O * Self::CKK + O;
 
     /// The compile-time checks of the sizes, evaluated by every use of the layer.
     const CHECK: () = {
@@ -323,12 +427,14 @@ impl<
         O * C * K * K + O
     };
 
-    /// One sample's im2col matrix, `C·K·K·HO·WO` (0 for a pointwise kernel):
-    /// the forward pass builds it there; the backward pass builds it again,
-    /// then overwrites it with the column gradient `Wᵀ · ∂L/∂Y`.
+    /// For each of [`GROUPS`] groups of samples: one sample's im2col matrix,
+    /// `C·K·K·HO·WO` (0 for a pointwise kernel), which the forward pass builds
+    /// and the backward pass builds again, then overwrites with the column
+    /// gradient `Wᵀ · ∂L/∂Y`; and the group's partial weight and bias
+    /// gradients, `O·C·K·K + O`.
     const SCRATCH: usize = {
         let () = Self::CHECK;
-        if Self::POINTWISE { 0 } else { Self::CKK * Self::HO * Self::WO }
+        GROUPS * Self::SLOT
     };
 
     fn init<R: Rng + ?Sized>(&self, params: &mut [T], rng: &mut R) {
@@ -352,20 +458,31 @@ impl<
         let (ckk, l) = (Self::CKK, Self::HO * Self::WO);
         let (weight, bias) = params[..O * ckk + O].split_at(O * ckk);
         let weight = Mat::row_major(weight, O, ckk);
-        let cols = &mut scratch[..<Self as Layer<T, IN, OUT>>::SCRATCH];
-        for (x, y) in x.chunks_exact(IN).zip(y.chunks_exact_mut(OUT)) {
-            for (y, &b) in y.chunks_exact_mut(l).zip(bias) {
-                y.fill(b);
+        let n = x.len() / IN;
+        let batch =
+            Groups::new(n, [(x, IN), (&[], 0)], (&mut y[..n * OUT], OUT), scratch, Self::SLOT);
+        // Samples are independent: the groups run on every core at once.
+        for_each_piece(1, batch, &|g: Groups<'_, T>| {
+            let (ranges, [x, _], (y, _), slots) = g.parts();
+            for (k, samples) in ranges.enumerate() {
+                let cols = &mut slots[k * Self::SLOT..][..Self::COLS];
+                for s in samples {
+                    let (x, y) = (&x[s * IN..][..IN], &mut y[s * OUT..][..OUT]);
+                    for (y, &b) in y.chunks_exact_mut(l).zip(bias) {
+                        y.fill(b);
+                    }
+                    let x = if Self::POINTWISE {
+                        x
+                    } else {
+                        Self::WINDOW.im2col(x, cols);
+                        &*cols
+                    };
+                    // Y = W · X̂ + b, all row-major: [O, C·K·K] · [C·K·K, HO·WO].
+                    let y = MatMut::row_major(y, O, l);
+                    gemm(T::one(), weight, Mat::row_major(x, ckk, l), T::one(), y);
+                }
             }
-            let x = if Self::POINTWISE {
-                x
-            } else {
-                Self::WINDOW.im2col(x, cols);
-                &*cols
-            };
-            // Y = W · X̂ + b, all row-major: [O, C·K·K] · [C·K·K, HO·WO].
-            gemm(T::one(), weight, Mat::row_major(x, ckk, l), T::one(), MatMut::row_major(y, O, l));
-        }
+        });
     }
 
     fn backward_batch(
@@ -381,33 +498,59 @@ impl<
         let (ckk, l) = (Self::CKK, Self::HO * Self::WO);
         let n = dy.len() / OUT;
         let weight_t = Mat::row_major(&params[..O * ckk], O, ckk).t();
-        let (dw, db) = grads[..O * ckk + O].split_at_mut(O * ckk);
-        let cols = &mut scratch[..<Self as Layer<T, IN, OUT>>::SCRATCH];
-        let mut dx_samples = dx.map(|dx| dx[..IN * n].chunks_exact_mut(IN));
-        for (x, dy) in saved.x.chunks_exact(IN).zip(dy.chunks_exact(OUT)) {
-            // ∂L/∂b[o] += Σ_{i, j} ∂L/∂y[o, i, j].
-            for (db, dy) in db.iter_mut().zip(dy.chunks_exact(l)) {
-                *db += dy.iter().fold(T::zero(), |sum, &d| sum + d);
+        let dx = match dx {
+            Some(dx) => (&mut dx[..IN * n], IN),
+            None => (&mut [][..], 0),
+        };
+        let inputs = [(&saved.x[..IN * n], IN), (&dy[..OUT * n], OUT)];
+        let batch = Groups::new(n, inputs, dx, &mut scratch[..], Self::SLOT);
+        let groups = batch.count;
+        // Each group sums its samples' parameter gradients in its own slot,
+        // on whichever core runs it; the slots are then added in order, so
+        // the sums do not depend on the number of threads.
+        for_each_piece(1, batch, &|g: Groups<'_, T>| {
+            let (ranges, [x, dy], (dx, dx_width), slots) = g.parts();
+            for (k, samples) in ranges.enumerate() {
+                let slot = &mut slots[k * Self::SLOT..][..Self::SLOT];
+                let (cols, partial) = slot.split_at_mut(Self::COLS);
+                let (dw, db) = partial.split_at_mut(O * ckk);
+                dw.fill(T::zero());
+                db.fill(T::zero());
+                for s in samples {
+                    let (x, dy) = (&x[s * IN..][..IN], &dy[s * OUT..][..OUT]);
+                    // ∂L/∂b[o] += Σ_{i, j} ∂L/∂y[o, i, j].
+                    for (db, dy) in db.iter_mut().zip(dy.chunks_exact(l)) {
+                        *db += dy.iter().fold(T::zero(), |sum, &d| sum + d);
+                    }
+                    let dy = Mat::row_major(dy, O, l);
+                    let dx = (dx_width > 0).then(|| &mut dx[s * IN..][..IN]);
+                    if Self::POINTWISE {
+                        // ∂L/∂W += ∂L/∂Y · Xᵀ; ∂L/∂X = Wᵀ · ∂L/∂Y.
+                        let xt = Mat::row_major(x, ckk, l).t();
+                        gemm(T::one(), dy, xt, T::one(), MatMut::row_major(dw, O, ckk));
+                        if let Some(dx) = dx {
+                            gemm(T::one(), weight_t, dy, T::zero(), MatMut::row_major(dx, ckk, l));
+                        }
+                    } else {
+                        // ∂L/∂W += ∂L/∂Y · X̂ᵀ.
+                        Self::WINDOW.im2col(x, cols);
+                        let xt = Mat::row_major(&*cols, ckk, l).t();
+                        gemm(T::one(), dy, xt, T::one(), MatMut::row_major(dw, O, ckk));
+                        // ∂L/∂X = col2im(Wᵀ · ∂L/∂Y), the column gradient replacing X̂.
+                        if let Some(dx) = dx {
+                            let cols_mut = MatMut::row_major(&mut *cols, ckk, l);
+                            gemm(T::one(), weight_t, dy, T::zero(), cols_mut);
+                            Self::WINDOW.col2im(cols, dx);
+                        }
+                    }
+                }
             }
-            let dy = Mat::row_major(dy, O, l);
-            let dx = dx_samples.as_mut().map(|dx| dx.next().expect("dx holds n samples"));
-            if Self::POINTWISE {
-                // ∂L/∂W += ∂L/∂Y · Xᵀ; ∂L/∂X = Wᵀ · ∂L/∂Y.
-                let xt = Mat::row_major(x, ckk, l).t();
-                gemm(T::one(), dy, xt, T::one(), MatMut::row_major(dw, O, ckk));
-                if let Some(dx) = dx {
-                    gemm(T::one(), weight_t, dy, T::zero(), MatMut::row_major(dx, ckk, l));
-                }
-            } else {
-                // ∂L/∂W += ∂L/∂Y · X̂ᵀ.
-                Self::WINDOW.im2col(x, cols);
-                let xt = Mat::row_major(&*cols, ckk, l).t();
-                gemm(T::one(), dy, xt, T::one(), MatMut::row_major(dw, O, ckk));
-                // ∂L/∂X = col2im(Wᵀ · ∂L/∂Y), the column gradient replacing X̂.
-                if let Some(dx) = dx {
-                    gemm(T::one(), weight_t, dy, T::zero(), MatMut::row_major(cols, ckk, l));
-                    Self::WINDOW.col2im(cols, dx);
-                }
+        });
+        let (dw, db) = grads[..O * ckk + O].split_at_mut(O * ckk);
+        for slot in scratch.chunks_exact(Self::SLOT).take(groups) {
+            let (pdw, pdb) = slot[Self::COLS..].split_at(O * ckk);
+            for (g, &p) in dw.iter_mut().zip(pdw).chain(db.iter_mut().zip(pdb)) {
+                *g += p;
             }
         }
     }
@@ -526,13 +669,15 @@ mod tests {
         type Uneven = Conv2d<30, 18, 1, 6, 5, 2, 3, 2, 1>;
         assert_eq!((Uneven::HO, Uneven::WO), (3, 3));
         assert_eq!(<Uneven as Layer<f64, 30, 18>>::PARAMS, 2 * 9 + 2);
-        assert_eq!(<Uneven as Layer<f64, 30, 18>>::SCRATCH, 9 * 9);
+        // Per group: the im2col matrix, then the partial weight and bias gradients.
+        assert_eq!(<Uneven as Layer<f64, 30, 18>>::SCRATCH, GROUPS * (9 * 9 + 2 * 9 + 2));
         // A 1 × 1 kernel with stride 1 and no padding reads the input as it is.
-        assert_eq!(<Conv2d<12, 8, 3, 2, 2, 2, 1, 1, 0> as Layer<f32, 12, 8>>::SCRATCH, 0);
+        type Pointwise = Conv2d<12, 8, 3, 2, 2, 2, 1, 1, 0>;
+        assert_eq!(<Pointwise as Layer<f32, 12, 8>>::SCRATCH, GROUPS * (2 * 3 + 2));
         // LeNet's first layer: 6 filters 5 × 5, padding 2, over 28 × 28.
         type LeNet1 = Conv2d<784, 4704, 1, 28, 28, 6, 5, 1, 2>;
         assert_eq!(<LeNet1 as Layer<f32, 784, 4704>>::PARAMS, 156);
-        assert_eq!(<LeNet1 as Layer<f32, 784, 4704>>::SCRATCH, 25 * 784);
+        assert_eq!(<LeNet1 as Layer<f32, 784, 4704>>::SCRATCH, GROUPS * (25 * 784 + 156));
     }
 
     #[test]

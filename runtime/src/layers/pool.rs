@@ -1,6 +1,11 @@
 use nalgebra::SVector;
 
+use crate::gemm::{Rows, Samples, for_each_piece};
 use crate::{Float, Layer, Mode, Saved};
+
+/// Samples per share when the cores share a batch's pooling (each sample is
+/// pooled on its own, so any cut gives the same result).
+const SHARE: usize = 8;
 
 /// 2-D max pooling over `K × K` windows with stride `S`, each channel on its
 /// own, like PyTorch's `nn.MaxPool2d(K, stride=S)` (no padding, dilation 1,
@@ -276,9 +281,12 @@ impl<
 
     fn forward_batch(&self, _params: &[T], x: &[T], y: &mut [T], _scratch: &mut [T], _mode: Mode) {
         const { Self::CHECK };
-        for (x, y) in x.chunks_exact(IN).zip(y.chunks_exact_mut(OUT)) {
-            Self::GRID.max_forward(x, y);
-        }
+        let batch = (Samples { data: x, width: IN }, Rows { data: y, width: OUT });
+        for_each_piece(SHARE, batch, &|(x, y)| {
+            for (x, y) in x.data.chunks_exact(IN).zip(y.data.chunks_exact_mut(OUT)) {
+                Self::GRID.max_forward(x, y);
+            }
+        });
     }
 
     fn backward_batch(
@@ -292,10 +300,13 @@ impl<
     ) {
         const { Self::CHECK };
         if let Some(dx) = dx {
-            let samples = saved.x.chunks_exact(IN).zip(dy.chunks_exact(OUT));
-            for ((x, dy), dx) in samples.zip(dx.chunks_exact_mut(IN)) {
-                Self::GRID.max_backward(x, dy, dx);
-            }
+            let (x, dy) = (Samples { data: saved.x, width: IN }, Samples { data: dy, width: OUT });
+            for_each_piece(SHARE, (x, dy, Rows { data: dx, width: IN }), &|(x, dy, dx)| {
+                let samples = x.data.chunks_exact(IN).zip(dy.data.chunks_exact(OUT));
+                for ((x, dy), dx) in samples.zip(dx.data.chunks_exact_mut(IN)) {
+                    Self::GRID.max_backward(x, dy, dx);
+                }
+            });
         }
     }
 }
@@ -325,9 +336,12 @@ impl<
 
     fn forward_batch(&self, _params: &[T], x: &[T], y: &mut [T], _scratch: &mut [T], _mode: Mode) {
         const { Self::CHECK };
-        for (x, y) in x.chunks_exact(IN).zip(y.chunks_exact_mut(OUT)) {
-            Self::GRID.avg_forward(x, y);
-        }
+        let batch = (Samples { data: x, width: IN }, Rows { data: y, width: OUT });
+        for_each_piece(SHARE, batch, &|(x, y)| {
+            for (x, y) in x.data.chunks_exact(IN).zip(y.data.chunks_exact_mut(OUT)) {
+                Self::GRID.avg_forward(x, y);
+            }
+        });
     }
 
     fn backward_batch(
@@ -341,9 +355,12 @@ impl<
     ) {
         const { Self::CHECK };
         if let Some(dx) = dx {
-            for (dy, dx) in dy.chunks_exact(OUT).zip(dx.chunks_exact_mut(IN)) {
-                Self::GRID.avg_backward(dy, dx);
-            }
+            let batch = (Samples { data: dy, width: OUT }, Rows { data: dx, width: IN });
+            for_each_piece(SHARE, batch, &|(dy, dx)| {
+                for (dy, dx) in dy.data.chunks_exact(OUT).zip(dx.data.chunks_exact_mut(IN)) {
+                    Self::GRID.avg_backward(dy, dx);
+                }
+            });
         }
     }
 }
