@@ -155,7 +155,35 @@ impl Grid {
     /// One sample of max pooling.
     #[inline(always)]
     fn max_forward<T: Float>(&self, x: &[T], y: &mut [T]) {
-        self.for_each_window(|at, out| y[out] = self.max(x, at));
+        if self.k == 2 && self.s == 2 {
+            self.max_forward_2x2(x, y);
+        } else {
+            self.for_each_window(|at, out| y[out] = self.max(x, at));
+        }
+    }
+
+    /// [`Grid::max_forward`] for 2 × 2 windows with stride 2, a row of
+    /// windows at a time, in a loop that vectorises.
+    #[inline(always)]
+    #[allow(clippy::eq_op)] // `value != value` tests for NaN.
+    fn max_forward_2x2<T: Float>(&self, x: &[T], y: &mut [T]) {
+        let (h, w, ho, wo) = (self.h, self.w, self.ho, self.wo);
+        for c in 0..self.c {
+            for i in 0..ho {
+                let top = (c * h + 2 * i) * w;
+                let (r0, r1) = (&x[top..top + 2 * wo], &x[top + w..top + w + 2 * wo]);
+                let y = &mut y[(c * ho + i) * wo..][..wo];
+                crate::gemm::wide(|| {
+                    for ((t, b), y) in r0.chunks_exact(2).zip(r1.chunks_exact(2)).zip(y) {
+                        let mut max = T::of_f64(f64::NEG_INFINITY);
+                        for v in [t[0], t[1], b[0], b[1]] {
+                            max = select((v > max) | (v != v), v, max);
+                        }
+                        *y = max;
+                    }
+                });
+            }
+        }
     }
 
     /// The maximum of the window at `at`: `x[self.argmax(x, at)]`, without
@@ -176,8 +204,61 @@ impl Grid {
     /// One sample of max pooling's backward pass, overwriting `dx`.
     #[inline(always)]
     fn max_backward<T: Float>(&self, x: &[T], dy: &[T], dx: &mut [T]) {
+        if self.k == 2 && self.s == 2 {
+            self.max_backward_2x2(x, dy, dx);
+        } else {
+            self.max_backward_any(x, dy, dx);
+        }
+    }
+
+    /// [`Grid::max_backward`] for any windows.
+    #[inline(always)]
+    fn max_backward_any<T: Float>(&self, x: &[T], dy: &[T], dx: &mut [T]) {
         dx.fill(T::zero());
         self.for_each_window(|at, out| dx[self.argmax(x, at)] += dy[out]);
+    }
+
+    /// [`Grid::max_backward`] for 2 × 2 windows with stride 2, the common
+    /// case: the windows do not overlap, so each window writes its four
+    /// elements of `dx` at once (the gradient where [`Grid::argmax`] would
+    /// point, `0 + ∂L/∂y` as the general loop adds it, and zeros elsewhere),
+    /// in a loop over a row of windows that vectorises.
+    #[inline(always)]
+    #[allow(clippy::eq_op)] // `value != value` tests for NaN.
+    fn max_backward_2x2<T: Float>(&self, x: &[T], dy: &[T], dx: &mut [T]) {
+        let (h, w, ho, wo) = (self.h, self.w, self.ho, self.wo);
+        if h != 2 * ho || w != 2 * wo {
+            // A last row or column no window covers.
+            dx.fill(T::zero());
+        }
+        for c in 0..self.c {
+            for i in 0..ho {
+                let top = (c * h + 2 * i) * w;
+                let (r0, r1) = (&x[top..top + 2 * wo], &x[top + w..top + w + 2 * wo]);
+                let (d0, rest) = dx[top..top + w + 2 * wo].split_at_mut(w);
+                let (d0, d1) = (&mut d0[..2 * wo], &mut rest[..2 * wo]);
+                let g = &dy[(c * ho + i) * wo..][..wo];
+                crate::gemm::wide(|| {
+                    let rows = r0.chunks_exact(2).zip(r1.chunks_exact(2));
+                    let outs = d0.chunks_exact_mut(2).zip(d1.chunks_exact_mut(2));
+                    for (((t, b), (dt, db)), &g) in rows.zip(outs).zip(g) {
+                        // PyTorch's scan, as in `argmax`: row by row, a value
+                        // replaces the maximum when greater, or NaN.
+                        let (mut best, mut max) = (0u8, T::of_f64(f64::NEG_INFINITY));
+                        for (k, v) in [(0u8, t[0]), (1, t[1]), (2, b[0]), (3, b[1])] {
+                            let better = (v > max) | (v != v);
+                            best = select(better, k, best);
+                            max = select(better, v, max);
+                        }
+                        let (zero, g) = (T::zero(), T::zero() + g);
+                        dt[0] = select(best == 0, g, zero);
+                        dt[1] = select(best == 1, g, zero);
+                        db[0] = select(best == 2, g, zero);
+                        db[1] = select(best == 3, g, zero);
+                    }
+                });
+            }
+        }
     }
 
     /// One sample of average pooling.
@@ -374,6 +455,46 @@ mod tests {
     use super::*;
     use crate::gradcheck::check_layer;
     use crate::testing::{assert_grads, values};
+
+    /// The 2 × 2 passes write what the general window-by-window scans write,
+    /// bit for bit: ties (the first wins), NaN (the last wins), −∞ windows,
+    /// −0 gradients, and odd sizes with an uncovered last row and column.
+    #[test]
+    fn max_pooling_2x2_equals_the_general_passes() {
+        for (c, h, w) in [(2usize, 5usize, 7usize), (3, 4, 6), (1, 2, 2), (2, 3, 34)] {
+            let (ho, wo) = (h / 2, w / 2);
+            let grid = Grid { c, h, w, k: 2, s: 2, ho, wo };
+            let mut x: Vec<f32> =
+                values(c * h * w, 7, -2.0, 2.0).iter().map(|v| (v * 4.0).round() as f32).collect();
+            for (k, v) in x.iter_mut().enumerate() {
+                match k % 11 {
+                    3 => *v = f32::NAN,
+                    5 => *v = f32::NEG_INFINITY,
+                    _ => {}
+                }
+            }
+            if c * h * w >= 8 {
+                x[..4].fill(f32::NEG_INFINITY);
+            }
+            let mut dy: Vec<f32> =
+                values(c * ho * wo, 8, -1.0, 1.0).iter().map(|&v| v as f32).collect();
+            dy[0] = -0.0;
+            let (mut fast, mut slow) = (vec![f32::NAN; c * h * w], vec![f32::NAN; c * h * w]);
+            grid.max_backward_2x2(&x, &dy, &mut fast);
+            grid.max_backward_any(&x, &dy, &mut slow);
+            for (k, (a, b)) in fast.iter().zip(&slow).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "{c}×{h}×{w}, element {k}: {a} against {b}");
+            }
+            // The forward pass likewise, against the window-by-window maximum.
+            let mut y = vec![0.0f32; c * ho * wo];
+            grid.max_forward_2x2(&x, &mut y);
+            let mut want = vec![0.0f32; c * ho * wo];
+            grid.for_each_window(|at, out| want[out] = grid.max(&x, at));
+            for (k, (a, b)) in y.iter().zip(&want).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "{c}×{h}×{w}, output {k}: {a} against {b}");
+            }
+        }
+    }
 
     /// Asserts `|a − e| ≤ tol · max(1, |e|)` element by element.
     #[track_caller]
