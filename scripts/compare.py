@@ -2,11 +2,11 @@
 
 Runs each workload's two programs alternately (ours, then PyTorch's) for
 several rounds in one session, so that both see the same machine, and prints
-a Markdown table: medians over the rounds, the ratio of the medians, and each
-round's ratio. Build first:
+a Markdown table: medians over the rounds, the median of the rounds' ratios
+with each round's ratio, and the ratio of the medians. Build first:
 
   cargo build --release --example bench --example mnist_cnn
-  MNIST_DIR=../shared/data/mnist python3 scripts/compare.py --rounds 3
+  MNIST_DIR=../shared/data/mnist python3 scripts/compare.py --rounds 5
 
 PyTorch comes from the interpreter in --python (see ../shared/bench/README.md
 for installing it); its scripts from --bench. Nothing is timed here: every
@@ -86,13 +86,17 @@ def main():
             add("LeNet (mnist_cnn against torch_lenet.py), Adam, batch 64: s/epoch",
                 float(m.group(1)), b["median_epoch_s"])
 
-    print("| workload | perceptra | PyTorch | PyTorch / perceptra (each round) |")
-    print("| --- | --- | --- | --- |")
+    # The median of the rounds' ratios pairs runs made side by side, so it
+    # holds better than the ratio of medians when the machine slows down
+    # for a while; both are printed.
+    print("| workload | perceptra | PyTorch | PyTorch / perceptra: median of rounds (each round) | ratio of medians |")
+    print("| --- | --- | --- | --- | --- |")
     for name, pairs in rows.items():
         a = statistics.median(x for x, _ in pairs)
         b = statistics.median(y for _, y in pairs)
-        each = ", ".join(f"{y / x:.2f}" for x, y in pairs)
-        print(f"| {name} | {a:.4g} | {b:.4g} | {b / a:.2f}× ({each}) |")
+        ratios = [y / x for x, y in pairs]
+        each = ", ".join(f"{r:.2f}" for r in ratios)
+        print(f"| {name} | {a:.4g} | {b:.4g} | {statistics.median(ratios):.2f}× ({each}) | {b / a:.2f}× |")
 
 
 if __name__ == "__main__":
