@@ -427,7 +427,7 @@ impl<
         O * C * K * K + O
     };
 
-    /// For each of [`GROUPS`] groups of samples: one sample's im2col matrix,
+    /// For each of the (at most four) groups of samples: one sample's im2col matrix,
     /// `C·K·K·HO·WO` (0 for a pointwise kernel), which the forward pass builds
     /// and the backward pass builds again, then overwrites with the column
     /// gradient `Wᵀ · ∂L/∂Y`; and the group's partial weight and bias
