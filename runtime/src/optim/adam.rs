@@ -85,7 +85,6 @@ fn validate(c: &AdamConfig) -> Result<(), ConfigError> {
     non_negative(c.weight_decay, ConfigError::WeightDecay)
 }
 
-/// The per-parameter state of Adam and AdamW, and their update.
 /// The scalars of one Adam step.
 #[derive(Clone, Copy)]
 struct AdamScalars<T> {
@@ -130,6 +129,7 @@ fn adam_pass<T: Float, const DECAY: u8>(
     }
 }
 
+/// The per-parameter state of Adam and AdamW, and their update.
 #[derive(Clone, Debug)]
 struct Moments<T> {
     exp_avg: Vec<T>,
@@ -177,16 +177,18 @@ impl<T: Float> Moments<T> {
             // Without AMSGrad, a branch-free pass per kind of weight decay
             // (none, L2 as in `Adam`, decoupled as in `AdamW`), which
             // vectorises and is shared between the cores.
+            // The pass is called directly inside `wide`, not through a
+            // function pointer, so that it is compiled for AVX-512 there.
             let s = AdamScalars { w1, b2, w2, step_size, bias_correction2_sqrt, eps, wd, shrink };
-            let pass = match (c.weight_decay != 0.0, decoupled) {
-                (false, _) => adam_pass::<T, NO_DECAY>,
-                (true, false) => adam_pass::<T, L2_DECAY>,
-                (true, true) => adam_pass::<T, DECOUPLED_DECAY>,
-            };
+            let decay = c.weight_decay != 0.0;
             let whole =
                 (params, grads, self.exp_avg.as_mut_slice(), self.exp_avg_sq.as_mut_slice());
             for_each_piece(PIECE, whole, &|(params, grads, m, v)| {
-                wide(|| pass(s, params, grads, m, v));
+                wide(|| match (decay, decoupled) {
+                    (false, _) => adam_pass::<T, NO_DECAY>(s, params, grads, m, v),
+                    (true, false) => adam_pass::<T, L2_DECAY>(s, params, grads, m, v),
+                    (true, true) => adam_pass::<T, DECOUPLED_DECAY>(s, params, grads, m, v),
+                });
             });
             return;
         }

@@ -149,20 +149,22 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
             params.len(),
             self.momentum.len()
         );
-        let scalars = Scalars { lr, wd, mu, keep };
-        let step = match (decay, first, c.nesterov) {
-            (false, false, false) => momentum_step::<T, false, false, false>,
-            (false, false, true) => momentum_step::<T, false, false, true>,
-            (false, true, false) => momentum_step::<T, false, true, false>,
-            (false, true, true) => momentum_step::<T, false, true, true>,
-            (true, false, false) => momentum_step::<T, true, false, false>,
-            (true, false, true) => momentum_step::<T, true, false, true>,
-            (true, true, false) => momentum_step::<T, true, true, false>,
-            (true, true, true) => momentum_step::<T, true, true, true>,
-        };
+        let s = Scalars { lr, wd, mu, keep };
+        let nesterov = c.nesterov;
         let whole = (params, grads, self.momentum.as_mut_slice());
-        for_each_piece(PIECE, whole, &|(params, grads, momentum)| {
-            wide(|| step(scalars, params, grads, momentum));
+        // Each case is called directly inside `wide`, not through a function
+        // pointer, so that it is compiled for AVX-512 there.
+        for_each_piece(PIECE, whole, &|(p, g, b)| {
+            wide(|| match (decay, first, nesterov) {
+                (false, false, false) => momentum_step::<T, false, false, false>(s, p, g, b),
+                (false, false, true) => momentum_step::<T, false, false, true>(s, p, g, b),
+                (false, true, false) => momentum_step::<T, false, true, false>(s, p, g, b),
+                (false, true, true) => momentum_step::<T, false, true, true>(s, p, g, b),
+                (true, false, false) => momentum_step::<T, true, false, false>(s, p, g, b),
+                (true, false, true) => momentum_step::<T, true, false, true>(s, p, g, b),
+                (true, true, false) => momentum_step::<T, true, true, false>(s, p, g, b),
+                (true, true, true) => momentum_step::<T, true, true, true>(s, p, g, b),
+            });
         });
     }
 
