@@ -256,37 +256,21 @@ impl<T: Send> Pieces for &mut [T] {
     }
 }
 
-/// A slice seen as rows of `width` scalars (a batch of samples), cut
-/// between rows.
-pub(crate) struct Rows<'a, T> {
-    pub(crate) data: &'a mut [T],
-    pub(crate) width: usize,
-}
-
-impl<T: Send> Pieces for Rows<'_, T> {
-    fn items(&self) -> usize {
-        self.data.len().checked_div(self.width).unwrap_or(0)
-    }
-    fn cut(self, at: usize) -> (Self, Self) {
-        let (front, back) = self.data.split_at_mut((at * self.width).min(self.data.len()));
-        (Rows { data: front, width: self.width }, Rows { data: back, width: self.width })
-    }
-}
-
-/// A read-only slice seen as rows of `width` scalars, cut between rows.
+/// A slice (`&[T]` or `&mut [T]`) seen as rows of `width` scalars, a batch
+/// of samples, cut between rows.
 #[derive(Clone, Copy)]
-pub(crate) struct Samples<'a, T> {
-    pub(crate) data: &'a [T],
+pub(crate) struct Rows<S> {
+    pub(crate) data: S,
     pub(crate) width: usize,
 }
 
-impl<T: Sync + Send> Pieces for Samples<'_, T> {
+impl<S: Pieces> Pieces for Rows<S> {
     fn items(&self) -> usize {
-        self.data.len().checked_div(self.width).unwrap_or(0)
+        self.data.items().checked_div(self.width).unwrap_or(0)
     }
     fn cut(self, at: usize) -> (Self, Self) {
-        let (front, back) = self.data.split_at((at * self.width).min(self.data.len()));
-        (Samples { data: front, width: self.width }, Samples { data: back, width: self.width })
+        let (front, back) = self.data.cut(at * self.width);
+        (Rows { data: front, width: self.width }, Rows { data: back, width: self.width })
     }
 }
 
@@ -319,8 +303,6 @@ pub(crate) fn for_each_piece<P: Pieces>(least: usize, whole: P, f: &(dyn Fn(P) +
     let len = whole.items();
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if x86::available() && len >= 2 * least.max(1) {
-        use std::sync::Mutex;
-
         let parts = pool::threads().min(len / least.max(1)).min(pool::MAX_PARTS);
         if parts > 1 {
             let mut pieces: [Option<P>; pool::MAX_PARTS] = core::array::from_fn(|_| None);
@@ -332,12 +314,7 @@ pub(crate) fn for_each_piece<P: Pieces>(least: usize, whole: P, f: &(dyn Fn(P) +
                 (rest, done) = (back, done + size);
             }
             pieces[parts - 1] = Some(rest);
-            let pieces = pieces.map(Mutex::new);
-            pool::run(parts, &|i| {
-                if let Some(piece) = pieces[i].lock().ok().and_then(|mut p| p.take()) {
-                    f(piece);
-                }
-            });
+            pool::run_each(pieces, parts, f);
             return;
         }
     }
@@ -399,8 +376,6 @@ type Piece<'a> = (Mat<'a, f32>, Mat<'a, f32>, x86::Out<'a>);
 /// of threads.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 fn split(f: &Product<'_>, a: Mat<'_, f32>, b: Mat<'_, f32>, c: x86::Out<'_>) {
-    use std::sync::Mutex;
-
     let work = c.rows.saturating_mul(c.cols).saturating_mul(a.cols);
     let least = if c.cols == 1 { SPLIT_VECTOR } else { SPLIT };
     if work < 2 * least {
@@ -418,13 +393,7 @@ fn split(f: &Product<'_>, a: Mat<'_, f32>, b: Mat<'_, f32>, c: x86::Out<'_>) {
             "gemm: a piece of a shared product reaches past its slice"
         );
     }
-    let pieces = pieces.map(Mutex::new);
-    pool::run(count, &|i| {
-        let piece = pieces[i].lock().ok().and_then(|mut p| p.take());
-        if let Some((a, b, c)) = piece {
-            f(a, b, c);
-        }
-    });
+    pool::run_each(pieces, count, &|(a, b, c)| f(a, b, c));
 }
 
 /// Cuts the product into `parts` pieces of nearly equal size: by rows of

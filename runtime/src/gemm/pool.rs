@@ -297,6 +297,21 @@ pub(super) fn run(parts: usize, f: &(dyn Fn(usize) + Sync)) {
     }
 }
 
+/// Runs `f` on each of the first `count` of `pieces` (each `Some`), as
+/// [`run`] runs its indices: each piece is handed to exactly one call.
+pub(super) fn run_each<P: Send>(
+    pieces: [Option<P>; MAX_PARTS],
+    count: usize,
+    f: &(dyn Fn(P) + Sync),
+) {
+    let pieces = pieces.map(std::sync::Mutex::new);
+    run(count, &|i| {
+        if let Some(piece) = pieces[i].lock().ok().and_then(|mut p| p.take()) {
+            f(piece);
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -151,8 +151,9 @@ impl<T: Send + Sync> Pieces for Groups<'_, T> {
 /// batch into at most four groups of consecutive samples, which the cores
 /// share, each group with its own buffer and its own partial parameter
 /// gradients, added to `grads` in the groups' order ([`Layer::SCRATCH`] holds
-/// the four), so the result is the same on any number of threads. The single-sample [`Layer::forward`] loops directly over the
-/// kernel and allocates nothing beyond its result.
+/// the four), so the result is the same on any number of threads. The
+/// single-sample [`Layer::forward`] loops directly over the kernel and
+/// allocates nothing beyond its result.
 ///
 /// Initialisation is PyTorch's default for `nn.Conv2d`: weight and bias
 /// uniform in `±1/√(C·K·K)`.
@@ -427,11 +428,11 @@ impl<
         O * C * K * K + O
     };
 
-    /// For each of the (at most four) groups of samples: one sample's im2col matrix,
-    /// `C·K·K·HO·WO` (0 for a pointwise kernel), which the forward pass builds
-    /// and the backward pass builds again, then overwrites with the column
-    /// gradient `Wᵀ · ∂L/∂Y`; and the group's partial weight and bias
-    /// gradients, `O·C·K·K + O`.
+    /// For each of the (at most four) groups of samples: one sample's im2col
+    /// matrix, `C·K·K·HO·WO` (0 for a pointwise kernel), which the forward
+    /// pass builds and the backward pass builds again, then overwrites with
+    /// the column gradient `Wᵀ · ∂L/∂Y`; and the group's partial weight and
+    /// bias gradients, `O·C·K·K + O`.
     const SCRATCH: usize = {
         let () = Self::CHECK;
         GROUPS * Self::SLOT

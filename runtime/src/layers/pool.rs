@@ -1,6 +1,6 @@
 use nalgebra::SVector;
 
-use crate::gemm::{Rows, Samples, for_each_piece};
+use crate::gemm::{Rows, for_each_piece};
 use crate::{Float, Layer, Mode, Saved};
 
 /// Samples per share when the cores share a batch's pooling (each sample is
@@ -362,7 +362,7 @@ impl<
 
     fn forward_batch(&self, _params: &[T], x: &[T], y: &mut [T], _scratch: &mut [T], _mode: Mode) {
         const { Self::CHECK };
-        let batch = (Samples { data: x, width: IN }, Rows { data: y, width: OUT });
+        let batch = (Rows { data: x, width: IN }, Rows { data: y, width: OUT });
         for_each_piece(SHARE, batch, &|(x, y)| {
             for (x, y) in x.data.chunks_exact(IN).zip(y.data.chunks_exact_mut(OUT)) {
                 Self::GRID.max_forward(x, y);
@@ -381,7 +381,7 @@ impl<
     ) {
         const { Self::CHECK };
         if let Some(dx) = dx {
-            let (x, dy) = (Samples { data: saved.x, width: IN }, Samples { data: dy, width: OUT });
+            let (x, dy) = (Rows { data: saved.x, width: IN }, Rows { data: dy, width: OUT });
             for_each_piece(SHARE, (x, dy, Rows { data: dx, width: IN }), &|(x, dy, dx)| {
                 let samples = x.data.chunks_exact(IN).zip(dy.data.chunks_exact(OUT));
                 for ((x, dy), dx) in samples.zip(dx.data.chunks_exact_mut(IN)) {
@@ -417,7 +417,7 @@ impl<
 
     fn forward_batch(&self, _params: &[T], x: &[T], y: &mut [T], _scratch: &mut [T], _mode: Mode) {
         const { Self::CHECK };
-        let batch = (Samples { data: x, width: IN }, Rows { data: y, width: OUT });
+        let batch = (Rows { data: x, width: IN }, Rows { data: y, width: OUT });
         for_each_piece(SHARE, batch, &|(x, y)| {
             for (x, y) in x.data.chunks_exact(IN).zip(y.data.chunks_exact_mut(OUT)) {
                 Self::GRID.avg_forward(x, y);
@@ -436,7 +436,7 @@ impl<
     ) {
         const { Self::CHECK };
         if let Some(dx) = dx {
-            let batch = (Samples { data: dy, width: OUT }, Rows { data: dx, width: IN });
+            let batch = (Rows { data: dy, width: OUT }, Rows { data: dx, width: IN });
             for_each_piece(SHARE, batch, &|(dy, dx)| {
                 for (dy, dx) in dy.data.chunks_exact(OUT).zip(dx.data.chunks_exact_mut(IN)) {
                     Self::GRID.avg_backward(dy, dx);
