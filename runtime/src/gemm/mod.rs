@@ -707,10 +707,7 @@ mod piece_tests {
                 next = first + n;
             }
             assert_eq!(next, len);
-            assert!(
-                calls.len() <= len.div_ceil(BLOCK).max(1) + threads() - 1,
-                "{len} items: {calls:?}"
-            );
+            assert!(calls.len() < len.div_ceil(BLOCK).max(1) + threads(), "{len} items: {calls:?}");
         }
     }
 }
