@@ -41,6 +41,10 @@ pub trait Float:
 
     /// Is this value neither infinite nor NaN?
     fn finite(self) -> bool;
+
+    /// Zero, with this value's sign, for a subnormal; the value otherwise.
+    /// Bit operations only: no floating-point arithmetic on the subnormal.
+    fn flush_subnormal(self) -> Self;
 }
 
 impl Float for f32 {
@@ -65,6 +69,12 @@ impl Float for f32 {
     fn finite(self) -> bool {
         self.is_finite()
     }
+
+    #[inline(always)]
+    fn flush_subnormal(self) -> Self {
+        let bits = self.to_bits();
+        if bits & 0x7f80_0000 == 0 { f32::from_bits(bits & 0x8000_0000) } else { self }
+    }
 }
 
 impl Float for f64 {
@@ -88,5 +98,36 @@ impl Float for f64 {
     #[inline(always)]
     fn finite(self) -> bool {
         self.is_finite()
+    }
+
+    #[inline(always)]
+    fn flush_subnormal(self) -> Self {
+        let bits = self.to_bits();
+        if bits & 0x7ff0_0000_0000_0000 == 0 { f64::from_bits(bits & (1 << 63)) } else { self }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Float;
+
+    #[test]
+    fn only_subnormals_are_flushed() {
+        let tiny32 = f32::MIN_POSITIVE / 2.0;
+        assert_eq!(tiny32.flush_subnormal().to_bits(), 0.0f32.to_bits());
+        assert_eq!((-tiny32).flush_subnormal().to_bits(), (-0.0f32).to_bits());
+        assert_eq!(f32::from_bits(1).flush_subnormal().to_bits(), 0);
+        for x in [0.0f32, -0.0, f32::MIN_POSITIVE, -f32::MIN_POSITIVE, 1.5, f32::INFINITY, f32::MAX]
+        {
+            assert_eq!(x.flush_subnormal().to_bits(), x.to_bits(), "{x}");
+        }
+        assert!(f32::NAN.flush_subnormal().is_nan());
+        let tiny64 = f64::MIN_POSITIVE / 2.0;
+        assert_eq!(tiny64.flush_subnormal().to_bits(), 0.0f64.to_bits());
+        assert_eq!((-tiny64).flush_subnormal().to_bits(), (-0.0f64).to_bits());
+        for x in [0.0f64, -0.0, f64::MIN_POSITIVE, -1e300, f64::NEG_INFINITY] {
+            assert_eq!(x.flush_subnormal().to_bits(), x.to_bits(), "{x}");
+        }
+        assert!(f64::NAN.flush_subnormal().is_nan());
     }
 }

@@ -39,6 +39,11 @@ impl Default for SgdConfig {
 /// g ← g + μ b  (Nesterov)  or  g ← b
 /// θ ← θ − γ g
 /// ```
+///
+/// A momentum buffer below the smallest normal number of `T` is stored as
+/// zero of the same sign, as [`Adam`](crate::Adam)'s moments are (it
+/// decays there wherever gradients stay zero, and subnormal arithmetic is
+/// slow on x86).
 #[derive(Clone, Debug)]
 pub struct Sgd<T> {
     config: SgdConfig,
@@ -98,7 +103,7 @@ fn momentum_step<T: Float, const DECAY: bool, const FIRST: bool, const NESTEROV:
 ) {
     for ((p, &g), b) in params.iter_mut().zip(grads).zip(momentum) {
         let g = if DECAY { g + s.wd * *p } else { g };
-        *b = if FIRST { g } else { s.mu * *b + s.keep * g };
+        *b = if FIRST { g } else { s.mu * *b + s.keep * g }.flush_subnormal();
         let step = if NESTEROV { g + s.mu * *b } else { *b };
         *p -= s.lr * step;
     }
