@@ -6,6 +6,7 @@
 //! MNIST_DIR=../shared/data/mnist cargo run --release --example bench -- train --arch 784-128-10 --opt sgd --lr 0.1 --bs 32 --epochs 5
 //! MNIST_DIR=../shared/data/mnist cargo run --release --example bench -- train --arch 784-256-128-10 --opt adam --lr 1e-3 --bs 64 --epochs 5
 //! cargo run --release --example bench -- infer
+//! cargo run --release --example bench -- kernels
 //! ```
 //!
 //! An epoch is timed as PyTorch's: the shuffle plus every minibatch step
@@ -13,7 +14,9 @@
 //! memory as f32 in `[0, 1]`, the last partial batch kept; test accuracy is
 //! measured outside the timing. Inference times one-sample calls one by one
 //! on the same sample (the median of 20,000 after a warm-up) and batches of 1,000. Each mode
-//! ends with a `RESULT_JSON` line like the PyTorch scripts'.
+//! ends with a `RESULT_JSON` line like the PyTorch scripts'. `kernels` times the
+//! products of a training step alone (`PERCEPTRA_THREADS=1` for one core), to
+//! compare with the core's peak (`scripts/fma_peak.c`).
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -103,6 +106,48 @@ fn args_arch(args: &[String]) -> String {
     arg(args, "--arch", String::from("784-128-10")).unwrap_or_default()
 }
 
+/// GFLOP/s of each product of a dense layer's step (forward, weight
+/// gradient, input gradient) at the shapes of the benchmarks, and of 768³:
+/// the best of 7 rounds of 200 products, after a warm-up.
+fn kernels() {
+    use perceptra::__private::{Mat, MatMut, gemm};
+    fn values(len: usize) -> Vec<f32> {
+        (0..len).map(|i| ((i * 7919) % 1000) as f32 * 1e-3).collect()
+    }
+    fn time(name: &str, flops: f64, mut f: impl FnMut()) {
+        for _ in 0..20 {
+            f();
+        }
+        let mut best = f64::MAX;
+        for _ in 0..7 {
+            let start = Instant::now();
+            for _ in 0..200 {
+                f();
+            }
+            best = best.min(start.elapsed().as_secs_f64() / 200.0);
+        }
+        println!("{name:36} {:9.2} us {:7.1} GFLOP/s", best * 1e6, flops / best / 1e9);
+    }
+    for (m, k, n) in [(128, 784, 128), (256, 784, 64), (128, 784, 1000), (768, 768, 768)] {
+        let flops = 2.0 * (m * k * n) as f64;
+        // Weights `[m, k]` row-major, samples `[k, n]` and `∂L/∂Y` `[m, n]` column-major.
+        let (w, x, dy) = (values(m * k), values(k * n), values(m * n));
+        let (mut y, mut dw, mut dx) = (vec![0.0; m * n], vec![0.0; m * k], vec![0.0; k * n]);
+        time(&format!("forward {m}x{k}, {n} samples"), flops, || {
+            let y = MatMut::col_major(&mut y, m, n);
+            gemm(1.0, Mat::row_major(&w, m, k), Mat::col_major(&x, k, n), 0.0, y);
+        });
+        time(&format!("weight gradient {m}x{k}, {n} samples"), flops, || {
+            let dw = MatMut::row_major(&mut dw, m, k);
+            gemm(1.0, Mat::col_major(&dy, m, n), Mat::col_major(&x, k, n).t(), 1.0, dw);
+        });
+        time(&format!("input gradient {m}x{k}, {n} samples"), flops, || {
+            let dx = MatMut::col_major(&mut dx, k, n);
+            gemm(1.0, Mat::row_major(&w, m, k).t(), Mat::col_major(&dy, m, n), 0.0, dx);
+        });
+    }
+}
+
 fn infer() -> Result<(), Box<dyn Error>> {
     let net = Small::new(&mut ChaCha8Rng::seed_from_u64(0));
     let inputs: Vec<SVector<f32, 784>> =
@@ -152,6 +197,10 @@ fn main() -> Result<(), Box<dyn Error>> {
             other => Err(format!("unknown --arch `{other}`; expected 784-128-10 or 784-256-128-10").into()),
         },
         Some("infer") => infer(),
-        _ => Err("usage: bench train [--arch A] [--opt sgd|adam] [--lr X] [--bs N] [--epochs N] | bench infer".into()),
+        Some("kernels") => {
+            kernels();
+            Ok(())
+        }
+        _ => Err("usage: bench train [--arch A] [--opt sgd|adam] [--lr X] [--bs N] [--epochs N] | bench infer | bench kernels".into()),
     }
 }
