@@ -292,15 +292,6 @@ tuple_pieces!(A 0, B 1);
 tuple_pieces!(A 0, B 1, C 2);
 tuple_pieces!(A 0, B 1, C 2, D 3);
 
-/// Elementwise work (an optimizer step, a fill, a batch's gather) shared
-/// between the threads like a product: `whole` is cut into one piece per
-/// thread of at least `least` items each, and `f` runs on every piece, one
-/// block of it at a time: the blocks end at multiples of [`BLOCK`] items of
-/// `whole`. Each item is handled by `f` whatever the cut, so work that
-/// treats items independently gives the same bits on any number of threads.
-/// Runs `f` on `whole` here where products are not shared (without AVX-512
-/// or `std`). A tuple's slices should have one length: the cuts follow the
-/// shortest.
 /// A shared piece of elementwise work is handed to `f` in blocks ending at
 /// multiples of this many items of the whole. Measured on a 2-core Zen 4,
 /// Adam on 784-256-128-10 at batch 64: 0.44–0.45 s per epoch against
@@ -313,6 +304,15 @@ tuple_pieces!(A 0, B 1, C 2, D 3);
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 const BLOCK: usize = 4096;
 
+/// Elementwise work (an optimizer step, a fill, a batch's gather) shared
+/// between the threads like a product: `whole` is cut into one piece per
+/// thread of at least `least` items each, and `f` runs on every piece, one
+/// block of it at a time: the blocks end at multiples of [`BLOCK`] items of
+/// `whole`. Each item is handled by `f` whatever the cut, so work that
+/// treats items independently gives the same bits on any number of threads.
+/// Runs `f` on `whole` here where products are not shared (without AVX-512
+/// or `std`). A tuple's slices should have one length: the cuts follow the
+/// shortest.
 pub(crate) fn for_each_piece<P: Pieces>(least: usize, whole: P, f: &(dyn Fn(P) + Sync)) {
     let len = whole.items();
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
