@@ -435,30 +435,37 @@ fn cut<'a>(
     let parts = parts.min(pieces.len());
     let by_rows = c.cs == 1 || c.cols == 1 || (a.cs == 1 && c.cols < ROWS_BELOW);
     if by_rows && c.rows >= parts && parts > 1 {
-        let (mut a, mut c) = (a, c);
-        for (k, piece) in pieces[..parts].iter_mut().enumerate() {
-            let rows = c.rows / (parts - k);
-            let (front, back) = c.split_rows(rows);
-            let cut = (rows * a.rs).min(a.data.len());
-            *piece = Some((Mat { rows, ..a }, b, front));
-            a = Mat { data: &a.data[cut..], rows: a.rows - rows, ..a };
-            c = back;
-        }
+        cut_rows(parts, a, b, c, |k, a, b, c| pieces[k] = Some((a, b, c)));
         parts
     } else if c.cols >= parts && parts > 1 {
-        let (mut b, mut c) = (b, c);
-        for (k, piece) in pieces[..parts].iter_mut().enumerate() {
-            let cols = c.cols / (parts - k);
-            let (front, back) = c.split_cols(cols);
-            let cut = (cols * b.cs).min(b.data.len());
-            *piece = Some((a, Mat { cols, ..b }, front));
-            b = Mat { data: &b.data[cut..], cols: b.cols - cols, ..b };
-            c = back;
-        }
+        // The columns of `c` are the rows of `cᵀ = bᵀ aᵀ`.
+        cut_rows(parts, b.t(), a.t(), c.t(), |k, bt, at, ct| {
+            pieces[k] = Some((at.t(), bt.t(), ct.t()));
+        });
         parts
     } else {
         pieces[0] = Some((a, b, c));
         1
+    }
+}
+
+/// Cuts `c = a·b` into `parts` blocks of rows of nearly equal size, each
+/// with its rows of `a`, and hands piece `k` to `put`.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+fn cut_rows<'a>(
+    parts: usize,
+    mut a: Mat<'a, f32>,
+    b: Mat<'a, f32>,
+    mut c: x86::Out<'a>,
+    mut put: impl FnMut(usize, Mat<'a, f32>, Mat<'a, f32>, x86::Out<'a>),
+) {
+    for k in 0..parts {
+        let rows = c.rows / (parts - k);
+        let (front, back) = c.split_rows(rows);
+        let cut = (rows * a.rs).min(a.data.len());
+        put(k, Mat { rows, ..a }, b, front);
+        a = Mat { data: &a.data[cut..], rows: a.rows - rows, ..a };
+        c = back;
     }
 }
 

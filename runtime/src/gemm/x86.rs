@@ -116,12 +116,6 @@ impl Out<'_> {
     pub(super) fn t(self) -> Self {
         Out { rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs, ..self }
     }
-
-    /// The first `at` columns (`at ≤ cols`), and the others.
-    pub(super) fn split_cols(self, at: usize) -> (Self, Self) {
-        let (front, back) = self.t().split_rows(at);
-        (front.t(), back.t())
-    }
 }
 
 /// Which layout a product has, if one of ours.

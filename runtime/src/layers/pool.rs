@@ -93,6 +93,21 @@ fn select<V: Copy>(c: bool, a: V, b: V) -> V {
     core::hint::select_unpredictable(c, a, b)
 }
 
+/// PyTorch's scan over a 2 × 2 window's values, row by row: a value
+/// replaces the maximum when greater, or NaN. The position (0 to 3) of the
+/// maximum, and the maximum.
+#[inline(always)]
+#[allow(clippy::eq_op)] // `value != value` tests for NaN.
+fn scan_2x2<T: Float>(values: [T; 4]) -> (u8, T) {
+    let (mut best, mut max) = (0u8, T::of_f64(f64::NEG_INFINITY));
+    for (k, v) in (0u8..).zip(values) {
+        let better = (v > max) | (v != v);
+        best = select(better, k, best);
+        max = select(better, v, max);
+    }
+    (best, max)
+}
+
 /// The geometry of the windows over one sample, with run-time sizes.
 #[derive(Clone, Copy, Debug)]
 struct Grid {
@@ -165,7 +180,6 @@ impl Grid {
     /// [`Grid::max_forward`] for 2 × 2 windows with stride 2, a row of
     /// windows at a time, in a loop that vectorises.
     #[inline(always)]
-    #[allow(clippy::eq_op)] // `value != value` tests for NaN.
     fn max_forward_2x2<T: Float>(&self, x: &[T], y: &mut [T]) {
         let (h, w, ho, wo) = (self.h, self.w, self.ho, self.wo);
         for c in 0..self.c {
@@ -175,11 +189,7 @@ impl Grid {
                 let y = &mut y[(c * ho + i) * wo..][..wo];
                 crate::gemm::wide(|| {
                     for ((t, b), y) in r0.chunks_exact(2).zip(r1.chunks_exact(2)).zip(y) {
-                        let mut max = T::of_f64(f64::NEG_INFINITY);
-                        for v in [t[0], t[1], b[0], b[1]] {
-                            max = select((v > max) | (v != v), v, max);
-                        }
-                        *y = max;
+                        *y = scan_2x2([t[0], t[1], b[0], b[1]]).1;
                     }
                 });
             }
@@ -224,7 +234,6 @@ impl Grid {
     /// point, `0 + ∂L/∂y` as the general loop adds it, and zeros elsewhere),
     /// in a loop over a row of windows that vectorises.
     #[inline(always)]
-    #[allow(clippy::eq_op)] // `value != value` tests for NaN.
     fn max_backward_2x2<T: Float>(&self, x: &[T], dy: &[T], dx: &mut [T]) {
         let (h, w, ho, wo) = (self.h, self.w, self.ho, self.wo);
         if h != 2 * ho || w != 2 * wo {
@@ -242,14 +251,7 @@ impl Grid {
                     let rows = r0.chunks_exact(2).zip(r1.chunks_exact(2));
                     let outs = d0.chunks_exact_mut(2).zip(d1.chunks_exact_mut(2));
                     for (((t, b), (dt, db)), &g) in rows.zip(outs).zip(g) {
-                        // PyTorch's scan, as in `argmax`: row by row, a value
-                        // replaces the maximum when greater, or NaN.
-                        let (mut best, mut max) = (0u8, T::of_f64(f64::NEG_INFINITY));
-                        for (k, v) in [(0u8, t[0]), (1, t[1]), (2, b[0]), (3, b[1])] {
-                            let better = (v > max) | (v != v);
-                            best = select(better, k, best);
-                            max = select(better, v, max);
-                        }
+                        let (best, _) = scan_2x2([t[0], t[1], b[0], b[1]]);
                         let (zero, g) = (T::zero(), T::zero() + g);
                         dt[0] = select(best == 0, g, zero);
                         dt[1] = select(best == 1, g, zero);

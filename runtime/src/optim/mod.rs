@@ -236,11 +236,11 @@ impl fmt::Display for ConfigError {
 
 impl core::error::Error for ConfigError {}
 
-/// Checks that `v` is finite and at least 0.
 /// Elementwise steps over at least twice this many parameters are shared
 /// between the threads that share products (see `gemm::for_each_piece`).
 pub(crate) const PIECE: usize = 1 << 14;
 
+/// Checks that `v` is finite and at least 0.
 pub(crate) fn non_negative(v: f64, err: fn(f64) -> ConfigError) -> Result<(), ConfigError> {
     if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(err(v)) }
 }
