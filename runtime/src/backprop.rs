@@ -3,29 +3,38 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
+use crate::aligned::AlignedVec;
 use crate::{Float, Loss, Mode, Network, Vector};
 
 /// Reusable scratch memory for batched passes.
 ///
 /// It grows to the largest batch it has seen and is then reused, so a
-/// training loop allocates only on its first step.
-#[derive(Clone, Debug, Default)]
+/// training loop allocates only on its first step. It starts on a cache
+/// line, as do the activations of every layer of a width that is a multiple
+/// of 16 `f32`.
+#[derive(Clone, Debug)]
 pub struct Workspace<T> {
-    buf: Vec<T>,
+    buf: AlignedVec<T>,
+}
+
+impl<T: Float> Default for Workspace<T> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl<T: Float> Workspace<T> {
     /// An empty workspace; it allocates when first used.
     pub fn new() -> Self {
-        Workspace { buf: Vec::new() }
+        Workspace { buf: AlignedVec::default() }
     }
 
     /// The first `len` scalars, growing the buffer if needed.
     pub(crate) fn take(&mut self, len: usize) -> &mut [T] {
         if self.buf.len() < len {
-            self.buf.resize(len, T::zero());
+            self.buf.resize(len);
         }
-        &mut self.buf[..len]
+        &mut self.buf.as_mut_slice()[..len]
     }
 }
 
@@ -37,7 +46,7 @@ impl<T: Float> Workspace<T> {
 /// [`Gradients::zero`] clears it without freeing anything.
 #[derive(Clone, Debug)]
 pub struct Gradients<T> {
-    values: Vec<T>,
+    values: AlignedVec<T>,
     workspace: Workspace<T>,
     seed: u64,
     steps: u64,
@@ -47,7 +56,7 @@ impl<T: Float> Gradients<T> {
     /// Zero gradients for `params` parameters.
     pub fn new(params: usize) -> Self {
         Gradients {
-            values: vec![T::zero(); params],
+            values: AlignedVec::zeroed(params),
             workspace: Workspace::new(),
             seed: 0,
             steps: 0,
@@ -56,12 +65,12 @@ impl<T: Float> Gradients<T> {
 
     /// The gradients, in the flat parameter layout.
     pub fn as_slice(&self) -> &[T] {
-        &self.values
+        self.values.as_slice()
     }
 
     /// The gradients, mutably (for clipping, say).
     pub fn as_mut_slice(&mut self) -> &mut [T] {
-        &mut self.values
+        self.values.as_mut_slice()
     }
 
     /// Sets every gradient to zero, keeping the memory.
@@ -85,7 +94,7 @@ impl<T: Float> Gradients<T> {
 
     /// The gradients and the workspace, apart.
     pub(crate) fn parts(&mut self) -> (&mut [T], &mut Workspace<T>) {
-        (&mut self.values, &mut self.workspace)
+        (self.values.as_mut_slice(), &mut self.workspace)
     }
 }
 

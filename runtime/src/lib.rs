@@ -25,6 +25,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod aligned;
 #[cfg(feature = "alloc")]
 mod backprop;
 mod baked;
@@ -51,6 +52,7 @@ mod testing;
 #[cfg(feature = "std")]
 pub mod weights;
 
+pub use aligned::Aligned;
 #[cfg(feature = "alloc")]
 pub use backprop::{Gradients, NetworkExt, Workspace};
 #[cfg(feature = "alloc")]
@@ -103,26 +105,23 @@ pub mod __private {
     };
 
     /// The storage of a model's parameters when none is named: on the heap
-    /// with `alloc`, inline (in a `static`, say) without.
+    /// with `alloc`, on a cache line; inline (in a `static`, say) without.
     #[cfg(feature = "alloc")]
-    pub type DefaultParams<T, const N: usize> = alloc::boxed::Box<[T; N]>;
+    pub type DefaultParams<T, const N: usize> = alloc::boxed::Box<crate::Aligned<[T; N]>>;
     /// The storage of a model's parameters when none is named: on the heap
-    /// with `alloc`, inline (in a `static`, say) without.
+    /// with `alloc`, on a cache line; inline (in a `static`, say) without.
     #[cfg(not(feature = "alloc"))]
     pub type DefaultParams<T, const N: usize> = [T; N];
 
-    /// `N` parameters on the heap, filled by `init`, with no `[T; N]` ever on
-    /// the stack (a 784-512-512-10 model is 2.6 MB).
+    /// `N` parameters on the heap, on a cache line, filled by `init`, with
+    /// no `[T; N]` ever on the stack (a 784-512-512-10 model is 2.6 MB).
     #[cfg(feature = "alloc")]
     pub fn boxed_params<T: crate::Float, const N: usize>(
         init: impl FnOnce(&mut [T]),
-    ) -> alloc::boxed::Box<[T; N]> {
-        let mut params = alloc::vec![T::zero(); N].into_boxed_slice();
-        init(&mut params);
-        match params.try_into() {
-            Ok(array) => array,
-            Err(_) => unreachable!("a boxed slice of N elements converts to a boxed [T; N]"),
-        }
+    ) -> alloc::boxed::Box<crate::Aligned<[T; N]>> {
+        let mut params = crate::aligned::zeroed_box::<T, N>();
+        init(&mut params.0);
+        params
     }
 
     /// Splits `len` scalars off the front of `rest`.

@@ -42,6 +42,7 @@ pub use history::{EpochReport, History};
 pub use plot::{PlotError, PlotFiles};
 pub use progress::Progress;
 
+use crate::aligned::AlignedVec;
 use crate::backprop::{Gradients, Workspace, train_pass};
 use crate::data::Dataset;
 use crate::gemm::{Rows, for_each_piece};
@@ -58,14 +59,14 @@ fn gather<V: Vector>(
     inputs: &[V],
     flat: Option<&[V::Scalar]>,
     indices: &[usize],
-    x: &mut Vec<V::Scalar>,
+    x: &mut AlignedVec<V::Scalar>,
 ) {
     let width = V::LEN;
+    // Keeps the length of the previous batch: nothing to fill.
+    x.resize(indices.len() * width);
+    let rows = Rows { data: x.as_mut_slice(), width };
     match flat {
         Some(flat) => {
-            // Keeps the length of the previous batch: nothing to fill.
-            x.resize(indices.len() * width, V::Scalar::default());
-            let rows = Rows { data: x.as_mut_slice(), width };
             for_each_piece(8, (rows, indices), &|(rows, indices)| {
                 for (dst, &i) in rows.data.chunks_exact_mut(width).zip(indices) {
                     dst.copy_from_slice(&flat[i * width..(i + 1) * width]);
@@ -73,9 +74,8 @@ fn gather<V: Vector>(
             });
         }
         None => {
-            x.clear();
-            for &i in indices {
-                x.extend_from_slice(inputs[i].as_slice());
+            for (dst, &i) in rows.data.chunks_exact_mut(width).zip(indices) {
+                dst.copy_from_slice(inputs[i].as_slice());
             }
         }
     }
@@ -685,7 +685,7 @@ impl<L, O> Trainer<L, O> {
         let batch = self.batch_size.min(n_train);
         let mut grads: Gradients<N::Scalar> = net.zero_grads();
         let mut order: Vec<usize> = Vec::with_capacity(n_train);
-        let mut x: Vec<N::Scalar> = Vec::with_capacity(batch * N::INPUT);
+        let mut x = AlignedVec::<N::Scalar>::zeroed(batch * N::INPUT);
         let mut t: Vec<L::Target> = Vec::with_capacity(batch);
         let mut eval_ws = Workspace::new();
         let mut display = progress::Display::new(self.progress);
@@ -711,8 +711,15 @@ impl<L, O> Trainer<L, O> {
                 t.extend(indices.iter().map(|&i| targets[i].clone()));
                 let seed = mix(self.seed ^ mix((epoch as u64) << 32 | step as u64));
                 let (values, ws) = grads.parts();
-                let (mean, y) =
-                    train_pass(&*net, &x, &t, &self.loss, values, ws, Mode::Train { seed });
+                let (mean, y) = train_pass(
+                    &*net,
+                    x.as_slice(),
+                    &t,
+                    &self.loss,
+                    values,
+                    ws,
+                    Mode::Train { seed },
+                );
                 let mean = mean.as_f64();
                 if !mean.is_finite() {
                     return Err(FitError::NonFinite { epoch, step: step + 1, loss: mean });

@@ -8,6 +8,7 @@ use super::{
     non_negative, take_buffers, unit_open,
 };
 use crate::Float;
+use crate::aligned::AlignedVec;
 use crate::gemm::{for_each_piece, wide};
 
 /// Settings of [`Adam`], with PyTorch's defaults.
@@ -132,18 +133,18 @@ fn adam_pass<T: Float, const DECAY: u8>(
 /// The per-parameter state of Adam and AdamW, and their update.
 #[derive(Clone, Debug)]
 struct Moments<T> {
-    exp_avg: Vec<T>,
-    exp_avg_sq: Vec<T>,
-    max_exp_avg_sq: Vec<T>,
+    exp_avg: AlignedVec<T>,
+    exp_avg_sq: AlignedVec<T>,
+    max_exp_avg_sq: AlignedVec<T>,
     steps: u64,
 }
 
 impl<T: Float> Moments<T> {
-    const fn new() -> Self {
+    fn new() -> Self {
         Moments {
-            exp_avg: Vec::new(),
-            exp_avg_sq: Vec::new(),
-            max_exp_avg_sq: Vec::new(),
+            exp_avg: AlignedVec::default(),
+            exp_avg_sq: AlignedVec::default(),
+            max_exp_avg_sq: AlignedVec::default(),
             steps: 0,
         }
     }
@@ -152,10 +153,10 @@ impl<T: Float> Moments<T> {
     fn step(&mut self, name: &str, c: &AdamConfig, decoupled: bool, params: &mut [T], grads: &[T]) {
         check_lengths(name, params, grads);
         if self.exp_avg.is_empty() {
-            self.exp_avg.resize(params.len(), T::zero());
-            self.exp_avg_sq.resize(params.len(), T::zero());
+            self.exp_avg.resize(params.len());
+            self.exp_avg_sq.resize(params.len());
             if c.amsgrad {
-                self.max_exp_avg_sq.resize(params.len(), T::zero());
+                self.max_exp_avg_sq.resize(params.len());
             }
         }
         check_state(name, params, self.exp_avg.len());
@@ -192,6 +193,8 @@ impl<T: Float> Moments<T> {
             });
             return;
         }
+        let (exp_avg, exp_avg_sq) = (self.exp_avg.as_mut_slice(), self.exp_avg_sq.as_mut_slice());
+        let max_exp_avg_sq = self.max_exp_avg_sq.as_mut_slice();
         for (i, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
             let mut g = g;
             if c.weight_decay != 0.0 {
@@ -201,12 +204,12 @@ impl<T: Float> Moments<T> {
                     g += wd * *p;
                 }
             }
-            let m = &mut self.exp_avg[i];
+            let m = &mut exp_avg[i];
             *m = lerp(*m, g, w1).flush_subnormal();
-            let v = &mut self.exp_avg_sq[i];
+            let v = &mut exp_avg_sq[i];
             *v = (*v * b2 + w2 * g * g).flush_subnormal();
             let v = if c.amsgrad {
-                let max = &mut self.max_exp_avg_sq[i];
+                let max = &mut max_exp_avg_sq[i];
                 // `torch.maximum`: NaN wins.
                 if *v > *max || is_nan(*v) {
                     *max = *v;
@@ -223,10 +226,11 @@ impl<T: Float> Moments<T> {
     fn state(&self, amsgrad: bool) -> OptimizerState<T> {
         let mut buffers = Vec::new();
         if !self.exp_avg.is_empty() {
-            buffers.push((String::from("exp_avg"), self.exp_avg.clone()));
-            buffers.push((String::from("exp_avg_sq"), self.exp_avg_sq.clone()));
+            buffers.push((String::from("exp_avg"), self.exp_avg.as_slice().to_vec()));
+            buffers.push((String::from("exp_avg_sq"), self.exp_avg_sq.as_slice().to_vec()));
             if amsgrad {
-                buffers.push((String::from("max_exp_avg_sq"), self.max_exp_avg_sq.clone()));
+                let max = self.max_exp_avg_sq.as_slice().to_vec();
+                buffers.push((String::from("max_exp_avg_sq"), max));
             }
         }
         OptimizerState { steps: self.steps, buffers }
@@ -245,9 +249,10 @@ impl<T: Float> Moments<T> {
             &["exp_avg", "exp_avg_sq"]
         };
         let mut buffers = take_buffers(name, state, names)?.into_iter();
-        self.exp_avg = buffers.next().unwrap_or_default();
-        self.exp_avg_sq = buffers.next().unwrap_or_default();
-        self.max_exp_avg_sq = buffers.next().unwrap_or_default();
+        let mut next = || AlignedVec::from_slice(&buffers.next().unwrap_or_default());
+        self.exp_avg = next();
+        self.exp_avg_sq = next();
+        self.max_exp_avg_sq = next();
         self.steps = steps;
         Ok(())
     }

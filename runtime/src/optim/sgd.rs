@@ -5,6 +5,7 @@ use alloc::vec;
 
 use super::{ConfigError, Optimizer, OptimizerState, PIECE, StateError, non_negative};
 use crate::Float;
+use crate::aligned::AlignedVec;
 use crate::gemm::{for_each_piece, wide};
 
 /// Settings of [`Sgd`], with PyTorch's defaults.
@@ -47,7 +48,7 @@ impl Default for SgdConfig {
 #[derive(Clone, Debug)]
 pub struct Sgd<T> {
     config: SgdConfig,
-    momentum: Vec<T>,
+    momentum: AlignedVec<T>,
     steps: u64,
 }
 
@@ -63,7 +64,7 @@ impl<T: Float> Sgd<T> {
         if config.nesterov && (config.momentum <= 0.0 || config.dampening != 0.0) {
             return Err(ConfigError::Nesterov);
         }
-        Ok(Sgd { config, momentum: Vec::new(), steps: 0 })
+        Ok(Sgd { config, momentum: AlignedVec::default(), steps: 0 })
     }
 
     /// Plain SGD with learning rate `lr`.
@@ -79,7 +80,7 @@ impl<T: Float> Sgd<T> {
     /// The momentum buffer, in the flat parameter layout (empty before the
     /// first step, or without momentum).
     pub fn momentum_buffer(&self) -> &[T] {
-        &self.momentum
+        self.momentum.as_slice()
     }
 }
 
@@ -145,7 +146,7 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
         let keep = T::of_f64(1.0 - c.dampening);
         let first = self.momentum.is_empty();
         if first {
-            self.momentum.resize(params.len(), T::zero());
+            self.momentum.resize(params.len());
         }
         assert_eq!(
             self.momentum.len(),
@@ -189,18 +190,18 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
         let buffers = if self.momentum.is_empty() {
             Vec::new()
         } else {
-            vec![(String::from("momentum_buffer"), self.momentum.clone())]
+            vec![(String::from("momentum_buffer"), self.momentum.as_slice().to_vec())]
         };
         OptimizerState { steps: self.steps, buffers }
     }
 
     fn load_state(&mut self, state: OptimizerState<T>) -> Result<(), StateError> {
-        let mut momentum = Vec::new();
+        let mut momentum = AlignedVec::default();
         for (name, values) in state.buffers {
             if name != "momentum_buffer" {
                 return Err(StateError::UnknownBuffer { optimizer: "sgd", buffer: name });
             }
-            momentum = values;
+            momentum = AlignedVec::from_slice(&values);
         }
         self.momentum = momentum;
         self.steps = state.steps;
