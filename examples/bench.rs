@@ -107,12 +107,16 @@ fn args_arch(args: &[String]) -> String {
 }
 
 /// GFLOP/s of each product of a dense layer's step (forward, weight
-/// gradient, input gradient) at the shapes of the benchmarks, and of 768³:
-/// the best of 7 rounds of 200 products, after a warm-up.
+/// gradient, input gradient) at the shapes of the benchmarks, of one
+/// sample's forward product, and of 768³: the best of 7 rounds of 200
+/// products, after a warm-up. The matrices start on cache lines, as the
+/// runtime's own buffers do.
 fn kernels() {
     use perceptra::__private::{Mat, MatMut, gemm};
-    fn values(len: usize) -> Vec<f32> {
-        (0..len).map(|i| ((i * 7919) % 1000) as f32 * 1e-3).collect()
+    /// All but 16 of the scalars of `buf`, starting on a cache line.
+    fn on_a_line(buf: &mut [f32]) -> &mut [f32] {
+        let (at, len) = (buf.as_ptr().align_offset(64), buf.len() - 16);
+        &mut buf[at..at + len]
     }
     fn time(name: &str, flops: f64, mut f: impl FnMut()) {
         for _ in 0..20 {
@@ -128,22 +132,34 @@ fn kernels() {
         }
         println!("{name:36} {:9.2} us {:7.1} GFLOP/s", best * 1e6, flops / best / 1e9);
     }
-    for (m, k, n) in [(128, 784, 128), (256, 784, 64), (128, 784, 1000), (768, 768, 768)] {
+    for (m, k, n) in
+        [(128, 784, 128), (256, 784, 64), (128, 784, 1000), (768, 768, 768), (128, 784, 1)]
+    {
         let flops = 2.0 * (m * k * n) as f64;
-        // Weights `[m, k]` row-major, samples `[k, n]` and `∂L/∂Y` `[m, n]` column-major.
-        let (w, x, dy) = (values(m * k), values(k * n), values(m * n));
-        let (mut y, mut dw, mut dx) = (vec![0.0; m * n], vec![0.0; m * k], vec![0.0; k * n]);
-        time(&format!("forward {m}x{k}, {n} samples"), flops, || {
-            let y = MatMut::col_major(&mut y, m, n);
-            gemm(1.0, Mat::row_major(&w, m, k), Mat::col_major(&x, k, n), 0.0, y);
+        // Weights `[m, k]` row-major, samples `[k, n]` and `∂L/∂Y` `[m, n]`
+        // column-major, then the three products' outputs.
+        let mut bufs = [m * k, k * n, m * n, m * n, m * k, k * n].map(|len| vec![0.0f32; len + 16]);
+        let [w, x, dy, y, dw, dx] = bufs.each_mut().map(|b| on_a_line(b));
+        for v in [&mut *w, &mut *x, &mut *dy] {
+            for (i, v) in v.iter_mut().enumerate() {
+                *v = ((i * 7919) % 1000) as f32 * 1e-3;
+            }
+        }
+        let samples = if n == 1 { String::from("1 sample") } else { format!("{n} samples") };
+        time(&format!("forward {m}x{k}, {samples}"), flops, || {
+            let y = MatMut::col_major(y, m, n);
+            gemm(1.0, Mat::row_major(w, m, k), Mat::col_major(x, k, n), 0.0, y);
         });
-        time(&format!("weight gradient {m}x{k}, {n} samples"), flops, || {
-            let dw = MatMut::row_major(&mut dw, m, k);
-            gemm(1.0, Mat::col_major(&dy, m, n), Mat::col_major(&x, k, n).t(), 1.0, dw);
+        if n == 1 {
+            continue;
+        }
+        time(&format!("weight gradient {m}x{k}, {samples}"), flops, || {
+            let dw = MatMut::row_major(dw, m, k);
+            gemm(1.0, Mat::col_major(dy, m, n), Mat::col_major(x, k, n).t(), 1.0, dw);
         });
-        time(&format!("input gradient {m}x{k}, {n} samples"), flops, || {
-            let dx = MatMut::col_major(&mut dx, k, n);
-            gemm(1.0, Mat::row_major(&w, m, k).t(), Mat::col_major(&dy, m, n), 0.0, dx);
+        time(&format!("input gradient {m}x{k}, {samples}"), flops, || {
+            let dx = MatMut::col_major(dx, k, n);
+            gemm(1.0, Mat::row_major(w, m, k).t(), Mat::col_major(dy, m, n), 0.0, dx);
         });
     }
 }
