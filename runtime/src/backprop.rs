@@ -75,8 +75,7 @@ impl<T: Float> Gradients<T> {
 
     /// Sets every gradient to zero, keeping the memory.
     pub fn zero(&mut self) {
-        let values = self.values.as_mut_slice();
-        crate::gemm::for_each_piece(1 << 15, values, &|v: &mut [T]| v.fill(T::zero()));
+        crate::optim::zero(self.values.as_mut_slice());
     }
 
     /// Seeds the random draws of the training passes (dropout masks); each

@@ -732,8 +732,7 @@ impl<L, O> Trainer<L, O> {
                     Some(Clip::Value(v)) => clip_grad_value(grads.as_mut_slice(), v),
                     None => {}
                 }
-                self.optimizer.step(net.params_mut(), grads.as_slice());
-                grads.zero();
+                self.optimizer.step_and_zero(net.params_mut(), grads.as_mut_slice());
                 let so_far = tally.evaluation();
                 let rate = tally.samples as f64 / start.elapsed().as_secs_f64().max(1e-9);
                 display.step(so_far.loss, so_far.accuracy, rate);

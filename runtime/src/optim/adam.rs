@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 use nalgebra::ComplexField;
 
 use super::{
-    ConfigError, Optimizer, OptimizerState, PIECE, StateError, check_lengths, check_state, lerp,
-    non_negative, take_buffers, unit_open,
+    ConfigError, Grads, Optimizer, OptimizerState, PIECE, StateError, check_lengths, check_state,
+    lerp, non_negative, take_buffers, unit_open, zero,
 };
 use crate::Float;
 use crate::aligned::AlignedVec;
@@ -150,8 +150,15 @@ impl<T: Float> Moments<T> {
     }
 
     /// One step of `torch.optim.Adam` (`decoupled` false) or `AdamW` (true).
-    fn step(&mut self, name: &str, c: &AdamConfig, decoupled: bool, params: &mut [T], grads: &[T]) {
-        check_lengths(name, params, grads);
+    fn step(
+        &mut self,
+        name: &str,
+        c: &AdamConfig,
+        decoupled: bool,
+        params: &mut [T],
+        grads: Grads<'_, T>,
+    ) {
+        check_lengths(name, params, grads.as_slice());
         if self.exp_avg.is_empty() {
             self.exp_avg.resize(params.len());
             self.exp_avg_sq.resize(params.len());
@@ -182,20 +189,31 @@ impl<T: Float> Moments<T> {
             // function pointer, so that it is compiled for AVX-512 there.
             let s = AdamScalars { w1, b2, w2, step_size, bias_correction2_sqrt, eps, wd, shrink };
             let decay = c.weight_decay != 0.0;
-            let whole =
-                (params, grads, self.exp_avg.as_mut_slice(), self.exp_avg_sq.as_mut_slice());
-            for_each_piece(PIECE, whole, &|(params, grads, m, v)| {
+            let pass = |params: &mut [T], grads: &[T], m: &mut [T], v: &mut [T]| {
                 wide(|| match (decay, decoupled) {
                     (false, _) => adam_pass::<T, NO_DECAY>(s, params, grads, m, v),
                     (true, false) => adam_pass::<T, L2_DECAY>(s, params, grads, m, v),
                     (true, true) => adam_pass::<T, DECOUPLED_DECAY>(s, params, grads, m, v),
                 });
-            });
+            };
+            let (m, v) = (self.exp_avg.as_mut_slice(), self.exp_avg_sq.as_mut_slice());
+            match grads {
+                Grads::Keep(grads) => {
+                    for_each_piece(PIECE, (params, grads, m, v), &|(p, g, m, v)| pass(p, g, m, v));
+                }
+                // Each block's gradients are zeroed while still in cache.
+                Grads::Zero(grads) => {
+                    for_each_piece(PIECE, (params, grads, m, v), &|(p, g, m, v)| {
+                        pass(p, g, m, v);
+                        g.fill(T::zero());
+                    });
+                }
+            }
             return;
         }
         let (exp_avg, exp_avg_sq) = (self.exp_avg.as_mut_slice(), self.exp_avg_sq.as_mut_slice());
         let max_exp_avg_sq = self.max_exp_avg_sq.as_mut_slice();
-        for (i, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
+        for (i, (p, &g)) in params.iter_mut().zip(grads.as_slice()).enumerate() {
             let mut g = g;
             if c.weight_decay != 0.0 {
                 if decoupled {
@@ -220,6 +238,9 @@ impl<T: Float> Moments<T> {
             };
             let denom = v.sqrt() / bias_correction2_sqrt + eps;
             *p += step_size * *m / denom;
+        }
+        if let Grads::Zero(grads) = grads {
+            zero(grads);
         }
     }
 
@@ -311,7 +332,11 @@ impl<T: Float> Adam<T> {
 
 impl<T: Float> Optimizer<T> for Adam<T> {
     fn step(&mut self, params: &mut [T], grads: &[T]) {
-        self.moments.step("adam", &self.config, false, params, grads);
+        self.moments.step("adam", &self.config, false, params, Grads::Keep(grads));
+    }
+
+    fn step_and_zero(&mut self, params: &mut [T], grads: &mut [T]) {
+        self.moments.step("adam", &self.config, false, params, Grads::Zero(grads));
     }
 
     fn learning_rate(&self) -> f64 {
@@ -381,7 +406,11 @@ impl<T: Float> AdamW<T> {
 
 impl<T: Float> Optimizer<T> for AdamW<T> {
     fn step(&mut self, params: &mut [T], grads: &[T]) {
-        self.moments.step("adamw", &self.config.into(), true, params, grads);
+        self.moments.step("adamw", &self.config.into(), true, params, Grads::Keep(grads));
+    }
+
+    fn step_and_zero(&mut self, params: &mut [T], grads: &mut [T]) {
+        self.moments.step("adamw", &self.config.into(), true, params, Grads::Zero(grads));
     }
 
     fn learning_rate(&self) -> f64 {

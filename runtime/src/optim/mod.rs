@@ -32,6 +32,24 @@ pub trait Optimizer<T: Float> {
     /// If the lengths differ, or differ from those of earlier steps.
     fn step(&mut self, params: &mut [T], grads: &[T]);
 
+    /// One update like [`Optimizer::step`], then every gradient set to
+    /// zero, as PyTorch's `optimizer.step()` followed by
+    /// `optimizer.zero_grad()`: what a training loop does between batches.
+    ///
+    /// The default does exactly that. SGD, Adam and AdamW zero each block of
+    /// gradients right after stepping it, while it is still in cache,
+    /// instead of passing over all of them again: Adam on 784-256-128-10
+    /// took 72–73 µs a step for both against 73–77 µs for the step and the
+    /// pass (2-core Zen 4, four alternating runs). The `Trainer` calls
+    /// this.
+    ///
+    /// # Panics
+    /// As [`Optimizer::step`].
+    fn step_and_zero(&mut self, params: &mut [T], grads: &mut [T]) {
+        self.step(params, grads);
+        zero(grads);
+    }
+
     /// The current learning rate.
     fn learning_rate(&self) -> f64;
 
@@ -56,6 +74,10 @@ pub trait Optimizer<T: Float> {
 impl<T: Float, O: Optimizer<T> + ?Sized> Optimizer<T> for &mut O {
     fn step(&mut self, params: &mut [T], grads: &[T]) {
         (**self).step(params, grads);
+    }
+
+    fn step_and_zero(&mut self, params: &mut [T], grads: &mut [T]) {
+        (**self).step_and_zero(params, grads);
     }
 
     fn learning_rate(&self) -> f64 {
@@ -85,6 +107,10 @@ impl<T: Float, O: Optimizer<T> + ?Sized> Optimizer<T> for alloc::boxed::Box<O> {
         (**self).step(params, grads);
     }
 
+    fn step_and_zero(&mut self, params: &mut [T], grads: &mut [T]) {
+        (**self).step_and_zero(params, grads);
+    }
+
     fn learning_rate(&self) -> f64 {
         (**self).learning_rate()
     }
@@ -103,6 +129,27 @@ impl<T: Float, O: Optimizer<T> + ?Sized> Optimizer<T> for alloc::boxed::Box<O> {
 
     fn load_state(&mut self, state: OptimizerState<T>) -> Result<(), StateError> {
         (**self).load_state(state)
+    }
+}
+
+/// Sets every scalar of `values` to zero, shared between the cores.
+pub(crate) fn zero<T: Float>(values: &mut [T]) {
+    crate::gemm::for_each_piece(1 << 15, values, &|v: &mut [T]| v.fill(T::zero()));
+}
+
+/// The gradients a step reads: left as they are ([`Optimizer::step`]), or
+/// set to zero once read ([`Optimizer::step_and_zero`]).
+pub(crate) enum Grads<'a, T> {
+    Keep(&'a [T]),
+    Zero(&'a mut [T]),
+}
+
+impl<T> Grads<'_, T> {
+    pub(crate) fn as_slice(&self) -> &[T] {
+        match self {
+            Grads::Keep(g) => g,
+            Grads::Zero(g) => g,
+        }
     }
 }
 
@@ -508,7 +555,9 @@ mod shared_steps {
 
     use alloc::boxed::Box;
 
-    use super::{Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, Sgd, SgdConfig};
+    use super::{
+        Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+    };
     use crate::testing::values;
 
     const N: usize = 100_003;
@@ -590,5 +639,56 @@ mod shared_steps {
                 same_bits(&params, &want, &what);
             }
         }
+    }
+
+    /// `step_and_zero` steps as `step` does, bit for bit, and leaves every
+    /// gradient zero: for the optimizers that zero block by block (SGD,
+    /// Adam, AdamW, each case of their passes and AMSGrad's loop), for one
+    /// that keeps the default (RMSprop), and through `Box` and `&mut`.
+    #[test]
+    fn step_and_zero_steps_as_step_then_zeroes() {
+        fn check<O: Optimizer<f32>>(name: &str, mut a: O, mut b: O) {
+            let mut p = f32s(3);
+            let mut q = p.clone();
+            for t in 0..3u64 {
+                let grads = f32s(30 + t);
+                let mut zeroed = grads.clone();
+                a.step(&mut p, &grads);
+                b.step_and_zero(&mut q, &mut zeroed);
+                same_bits(&q, &p, &alloc::format!("{name}, step {t}"));
+                assert!(
+                    zeroed.iter().all(|&g| g.to_bits() == 0),
+                    "{name}, step {t}: a gradient left"
+                );
+            }
+            assert_eq!(a.state(), b.state(), "{name}");
+        }
+        type Make = fn() -> Box<dyn Optimizer<f32>>;
+        let makes: [(&str, Make); 8] = [
+            ("sgd", || Box::new(Sgd::new(SgdConfig { lr: 0.1, ..Default::default() }).unwrap())),
+            ("sgd, decay", || {
+                let c = SgdConfig { lr: 0.1, weight_decay: 0.01, ..Default::default() };
+                Box::new(Sgd::new(c).unwrap())
+            }),
+            ("sgd, momentum", || {
+                let c = SgdConfig { lr: 0.1, momentum: 0.9, ..Default::default() };
+                Box::new(Sgd::new(c).unwrap())
+            }),
+            ("adam", || Box::new(Adam::new(AdamConfig::default()).unwrap())),
+            ("adam, decay", || {
+                let c = AdamConfig { weight_decay: 0.01, ..AdamConfig::default() };
+                Box::new(Adam::new(c).unwrap())
+            }),
+            ("adam, amsgrad", || {
+                Box::new(Adam::new(AdamConfig { amsgrad: true, ..AdamConfig::default() }).unwrap())
+            }),
+            ("adamw", || Box::new(AdamW::new(AdamWConfig::default()).unwrap())),
+            ("rmsprop", || Box::new(RmsProp::new(RmsPropConfig::default()).unwrap())),
+        ];
+        for (name, make) in makes {
+            check(name, make(), make());
+        }
+        let (mut x, mut y) = (Adam::with_lr(1e-3).unwrap(), Adam::with_lr(1e-3).unwrap());
+        check("&mut adam", &mut x, &mut y);
     }
 }

@@ -3,7 +3,9 @@ use alloc::vec::Vec;
 use alloc::string::String;
 use alloc::vec;
 
-use super::{ConfigError, Optimizer, OptimizerState, PIECE, StateError, non_negative};
+use super::{
+    ConfigError, Grads, Optimizer, OptimizerState, PIECE, StateError, check_lengths, non_negative,
+};
 use crate::Float;
 use crate::aligned::AlignedVec;
 use crate::gemm::{for_each_piece, wide};
@@ -110,24 +112,18 @@ fn momentum_step<T: Float, const DECAY: bool, const FIRST: bool, const NESTEROV:
     }
 }
 
-impl<T: Float> Optimizer<T> for Sgd<T> {
-    fn step(&mut self, params: &mut [T], grads: &[T]) {
-        assert_eq!(
-            params.len(),
-            grads.len(),
-            "sgd: {} parameters but {} gradients",
-            params.len(),
-            grads.len()
-        );
+impl<T: Float> Sgd<T> {
+    /// One step, leaving the gradients or zeroing each block once stepped.
+    fn run(&mut self, params: &mut [T], grads: Grads<'_, T>) {
+        check_lengths("sgd", params, grads.as_slice());
         self.steps += 1;
         let c = &self.config;
         let lr = T::of_f64(c.lr);
         let wd = T::of_f64(c.weight_decay);
         let decay = c.weight_decay != 0.0;
         if c.momentum == 0.0 {
-            for_each_piece(PIECE, (params, grads), &|(params, grads)| {
-                // A loop per case, without branches inside, so that it
-                // vectorises.
+            // A loop per case, without branches inside, so that it vectorises.
+            let pass = |params: &mut [T], grads: &[T]| {
                 wide(|| {
                     if decay {
                         for (p, &g) in params.iter_mut().zip(grads) {
@@ -139,7 +135,14 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
                         }
                     }
                 })
-            });
+            };
+            match grads {
+                Grads::Keep(g) => for_each_piece(PIECE, (params, g), &|(p, g)| pass(p, g)),
+                Grads::Zero(g) => for_each_piece(PIECE, (params, g), &|(p, g)| {
+                    pass(p, g);
+                    g.fill(T::zero());
+                }),
+            }
             return;
         }
         let mu = T::of_f64(c.momentum);
@@ -157,10 +160,10 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
         );
         let s = Scalars { lr, wd, mu, keep };
         let nesterov = c.nesterov;
-        let whole = (params, grads, self.momentum.as_mut_slice());
+        let momentum = self.momentum.as_mut_slice();
         // Each case is called directly inside `wide`, not through a function
         // pointer, so that it is compiled for AVX-512 there.
-        for_each_piece(PIECE, whole, &|(p, g, b)| {
+        let pass = |p: &mut [T], g: &[T], b: &mut [T]| {
             wide(|| match (decay, first, nesterov) {
                 (false, false, false) => momentum_step::<T, false, false, false>(s, p, g, b),
                 (false, false, true) => momentum_step::<T, false, false, true>(s, p, g, b),
@@ -171,7 +174,26 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
                 (true, true, false) => momentum_step::<T, true, true, false>(s, p, g, b),
                 (true, true, true) => momentum_step::<T, true, true, true>(s, p, g, b),
             });
-        });
+        };
+        match grads {
+            Grads::Keep(g) => {
+                for_each_piece(PIECE, (params, g, momentum), &|(p, g, b)| pass(p, g, b))
+            }
+            Grads::Zero(g) => for_each_piece(PIECE, (params, g, momentum), &|(p, g, b)| {
+                pass(p, g, b);
+                g.fill(T::zero());
+            }),
+        }
+    }
+}
+
+impl<T: Float> Optimizer<T> for Sgd<T> {
+    fn step(&mut self, params: &mut [T], grads: &[T]) {
+        self.run(params, Grads::Keep(grads));
+    }
+
+    fn step_and_zero(&mut self, params: &mut [T], grads: &mut [T]) {
+        self.run(params, Grads::Zero(grads));
     }
 
     fn learning_rate(&self) -> f64 {
