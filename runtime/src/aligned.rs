@@ -153,6 +153,9 @@ mod tests {
         assert_eq!(a[1000], 2.0);
         let d = zeroed_box::<f64, 3>();
         assert_eq!(line(d.0.as_ptr().cast()), 0);
+        // A network without parameters (a lone softmax) has an empty box.
+        let e = zeroed_box::<f32, 0>();
+        assert!(e.0.is_empty());
     }
 
     #[test]
