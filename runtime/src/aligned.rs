@@ -86,7 +86,7 @@ pub(crate) struct AlignedVec<T> {
 impl<T: Float> AlignedVec<T> {
     /// `len` zeros.
     pub(crate) fn zeroed(len: usize) -> Self {
-        let mut v = AlignedVec { chunks: alloc::vec::Vec::new(), len: 0 };
+        let mut v = Self::default();
         v.resize(len);
         v
     }

@@ -10,8 +10,8 @@ use crate::{Float, Loss, Mode, Network, Vector};
 ///
 /// It grows to the largest batch it has seen and is then reused, so a
 /// training loop allocates only on its first step. It starts on a cache
-/// line, as do the activations of every layer of a width that is a multiple
-/// of 16 `f32`.
+/// line, and so does each layer's block of activations in it when the
+/// scalars before that block are a multiple of 16.
 #[derive(Clone, Debug)]
 pub struct Workspace<T> {
     buf: AlignedVec<T>,

@@ -4,12 +4,12 @@ use alloc::vec::Vec;
 use nalgebra::ComplexField;
 
 use super::{
-    ConfigError, Grads, Optimizer, OptimizerState, PIECE, StateError, check_lengths, check_state,
-    lerp, non_negative, take_buffers, unit_open, zero,
+    ConfigError, Grads, Optimizer, OptimizerState, StateError, check_lengths, check_state, lerp,
+    non_negative, take_buffers, unit_open, zero,
 };
 use crate::Float;
 use crate::aligned::AlignedVec;
-use crate::gemm::{for_each_piece, wide};
+use crate::gemm::wide;
 
 /// Settings of [`Adam`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -196,19 +196,8 @@ impl<T: Float> Moments<T> {
                     (true, true) => adam_pass::<T, DECOUPLED_DECAY>(s, params, grads, m, v),
                 });
             };
-            let (m, v) = (self.exp_avg.as_mut_slice(), self.exp_avg_sq.as_mut_slice());
-            match grads {
-                Grads::Keep(grads) => {
-                    for_each_piece(PIECE, (params, grads, m, v), &|(p, g, m, v)| pass(p, g, m, v));
-                }
-                // Each block's gradients are zeroed while still in cache.
-                Grads::Zero(grads) => {
-                    for_each_piece(PIECE, (params, grads, m, v), &|(p, g, m, v)| {
-                        pass(p, g, m, v);
-                        g.fill(T::zero());
-                    });
-                }
-            }
+            let state = (params, self.exp_avg.as_mut_slice(), self.exp_avg_sq.as_mut_slice());
+            grads.for_each_piece(state, &|(p, m, v), g| pass(p, g, m, v));
             return;
         }
         let (exp_avg, exp_avg_sq) = (self.exp_avg.as_mut_slice(), self.exp_avg_sq.as_mut_slice());

@@ -20,6 +20,7 @@ pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdConfig};
 
 use crate::Float;
+use crate::gemm::{Pieces, for_each_piece};
 
 /// Updates parameters from their gradients, one step at a time.
 ///
@@ -134,7 +135,7 @@ impl<T: Float, O: Optimizer<T> + ?Sized> Optimizer<T> for alloc::boxed::Box<O> {
 
 /// Sets every scalar of `values` to zero, shared between the cores.
 pub(crate) fn zero<T: Float>(values: &mut [T]) {
-    crate::gemm::for_each_piece(1 << 15, values, &|v: &mut [T]| v.fill(T::zero()));
+    for_each_piece(1 << 15, values, &|v: &mut [T]| v.fill(T::zero()));
 }
 
 /// The gradients a step reads: left as they are ([`Optimizer::step`]), or
@@ -144,11 +145,25 @@ pub(crate) enum Grads<'a, T> {
     Zero(&'a mut [T]),
 }
 
-impl<T> Grads<'_, T> {
+impl<T: Float> Grads<'_, T> {
     pub(crate) fn as_slice(&self) -> &[T] {
         match self {
             Grads::Keep(g) => g,
             Grads::Zero(g) => g,
+        }
+    }
+
+    /// Runs an elementwise step `pass` over `state` (the parameters and any
+    /// per-parameter buffers) and these gradients, shared between the cores
+    /// by `gemm::for_each_piece`; with `Zero`, each block's gradients are
+    /// then set to zero while still in cache.
+    pub(crate) fn for_each_piece<P: Pieces>(self, state: P, pass: &(dyn Fn(P, &[T]) + Sync)) {
+        match self {
+            Grads::Keep(g) => for_each_piece(PIECE, (state, g), &|(s, g)| pass(s, g)),
+            Grads::Zero(g) => for_each_piece(PIECE, (state, g), &|(s, g)| {
+                pass(s, g);
+                g.fill(T::zero());
+            }),
         }
     }
 }

@@ -4,11 +4,11 @@ use alloc::string::String;
 use alloc::vec;
 
 use super::{
-    ConfigError, Grads, Optimizer, OptimizerState, PIECE, StateError, check_lengths, non_negative,
+    ConfigError, Grads, Optimizer, OptimizerState, StateError, check_lengths, non_negative,
 };
 use crate::Float;
 use crate::aligned::AlignedVec;
-use crate::gemm::{for_each_piece, wide};
+use crate::gemm::wide;
 
 /// Settings of [`Sgd`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -136,13 +136,7 @@ impl<T: Float> Sgd<T> {
                     }
                 })
             };
-            match grads {
-                Grads::Keep(g) => for_each_piece(PIECE, (params, g), &|(p, g)| pass(p, g)),
-                Grads::Zero(g) => for_each_piece(PIECE, (params, g), &|(p, g)| {
-                    pass(p, g);
-                    g.fill(T::zero());
-                }),
-            }
+            grads.for_each_piece(params, &|p, g| pass(p, g));
             return;
         }
         let mu = T::of_f64(c.momentum);
@@ -175,15 +169,7 @@ impl<T: Float> Sgd<T> {
                 (true, true, true) => momentum_step::<T, true, true, true>(s, p, g, b),
             });
         };
-        match grads {
-            Grads::Keep(g) => {
-                for_each_piece(PIECE, (params, g, momentum), &|(p, g, b)| pass(p, g, b))
-            }
-            Grads::Zero(g) => for_each_piece(PIECE, (params, g, momentum), &|(p, g, b)| {
-                pass(p, g, b);
-                g.fill(T::zero());
-            }),
-        }
+        grads.for_each_piece((params, momentum), &|(p, b), g| pass(p, g, b));
     }
 }
 
