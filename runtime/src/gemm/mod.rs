@@ -124,6 +124,15 @@ fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
 /// If the shapes do not agree, a matrix reaches past its slice, or `c`'s
 /// strides would make two elements share a scalar.
 pub fn gemm<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: MatMut<'_, T>) {
+    gemm_checks(&a, &b, &c);
+    if c.rows == 0 || c.cols == 0 {
+        return;
+    }
+    kernel(alpha, a, b, beta, c);
+}
+
+/// The checks [`gemm`] makes before it reads or writes anything.
+fn gemm_checks<T>(a: &Mat<'_, T>, b: &Mat<'_, T>, c: &MatMut<'_, T>) {
     assert!(a.cols == b.rows && c.rows == a.rows && c.cols == b.cols, "gemm: shapes disagree");
     assert!(fits(a.data.len(), a.rows, a.cols, a.rs, a.cs), "gemm: `a` reaches past its slice");
     assert!(fits(b.data.len(), b.rows, b.cols, b.rs, b.cs), "gemm: `b` reaches past its slice");
@@ -135,10 +144,39 @@ pub fn gemm<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: MatMut
         || (c.rs >= 1 && c.cs >= c.rs.saturating_mul(c.rows))
         || (c.cs >= 1 && c.rs >= c.cs.saturating_mul(c.cols));
     assert!(distinct, "gemm: `c` has overlapping elements");
+}
+
+/// `c ← a·b + bias·1ᵀ`: the product plus `bias[i]` on every element of row
+/// `i`, as a dense layer's forward pass needs. The bias is added after the
+/// sum, so the result is that of writing `bias` into every column of `c`
+/// and calling [`gemm`] with `α = β = 1`, bit for bit; the AVX-512 kernel
+/// adds it as it stores each element, without a pass over `c` before.
+///
+/// # Panics
+/// As [`gemm`]; also if `bias` does not have one scalar per row of `c`.
+pub fn gemm_bias<T: Float>(a: Mat<'_, T>, b: Mat<'_, T>, bias: &[T], c: MatMut<'_, T>) {
+    gemm_checks(&a, &b, &c);
+    assert_eq!(bias.len(), c.rows, "gemm_bias: one bias per row of `c`");
     if c.rows == 0 || c.cols == 0 {
         return;
     }
-    kernel(alpha, a, b, beta, c);
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if fast_f32::<T>() && x86::layout(&a.cast(), &b.cast(), c.rs, c.cs) == Some(x86::Layout::Dot) {
+        let bias: &[f32] = bytemuck::cast_slice(bias);
+        split(
+            &|a, b, c, row| x86::dot_bias(a, b, &bias[row..row + c.rows], c),
+            a.cast(),
+            b.cast(),
+            c.cast().into(),
+        );
+        return;
+    }
+    for j in 0..c.cols {
+        for (i, &v) in bias.iter().enumerate() {
+            c.data[i * c.rs + j * c.cs] = v;
+        }
+    }
+    kernel(T::one(), a, b, T::one(), c);
 }
 
 #[cfg(feature = "alloc")]
@@ -154,7 +192,7 @@ fn kernel<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: MatMut<'
         if x86::available()
             && let Some(layout) = x86::layout(&a, &b, c.rs, c.cs)
         {
-            split(&|a, b, c| x86::run(layout, alpha, a, b, beta, c), a, b, c.into());
+            split(&|a, b, c, _| x86::run(layout, alpha, a, b, beta, c), a, b, c.into());
             return;
         }
         let (m, k, n) = (a.rows, a.cols, b.cols);
@@ -369,7 +407,8 @@ pub(crate) fn fast_f32<T: 'static>() -> bool {
 
 /// A product `c ← f(a, b)` on part of the matrices.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
-type Product<'f> = dyn Fn(Mat<'_, f32>, Mat<'_, f32>, x86::Out<'_>) + Sync + 'f;
+/// The last argument is the row of the whole `c` where this part starts.
+type Product<'f> = dyn Fn(Mat<'_, f32>, Mat<'_, f32>, x86::Out<'_>, usize) + Sync + 'f;
 
 /// Products of at least twice this many multiply-adds are split between
 /// threads, each piece keeping at least this many.
@@ -391,7 +430,9 @@ const ROWS_BELOW: usize = 256;
 
 /// One piece of a product: the matrices `f` reads and the block of `c` it writes.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
-type Piece<'a> = (Mat<'a, f32>, Mat<'a, f32>, x86::Out<'a>);
+/// One piece of a product: the matrices `f` reads, the block of `c` it
+/// writes, and the row of the whole `c` where that block starts.
+type Piece<'a> = (Mat<'a, f32>, Mat<'a, f32>, x86::Out<'a>, usize);
 
 /// Runs `f` on one piece of the product per idle core, as long as each
 /// piece keeps at least [`SPLIT`] multiply-adds, cutting `c` into blocks of
@@ -403,12 +444,12 @@ fn split(f: &Product<'_>, a: Mat<'_, f32>, b: Mat<'_, f32>, c: x86::Out<'_>) {
     let work = c.rows.saturating_mul(c.cols).saturating_mul(a.cols);
     let least = if c.cols == 1 { SPLIT_VECTOR } else { SPLIT };
     if work < 2 * least {
-        return f(a, b, c);
+        return f(a, b, c, 0);
     }
     let parts = pool::threads().min(work / least).min(pool::MAX_PARTS);
     let mut pieces: [Option<Piece<'_>>; pool::MAX_PARTS] = core::array::from_fn(|_| None);
     let count = cut(parts, a, b, c, &mut pieces);
-    for (a, b, c) in pieces[..count].iter().flatten() {
+    for (a, b, c, _) in pieces[..count].iter().flatten() {
         // The kernels trust these bounds: check them as `gemm` did the whole.
         assert!(
             fits(a.data.len(), a.rows, a.cols, a.rs, a.cs)
@@ -417,7 +458,7 @@ fn split(f: &Product<'_>, a: Mat<'_, f32>, b: Mat<'_, f32>, c: x86::Out<'_>) {
             "gemm: a piece of a shared product reaches past its slice"
         );
     }
-    pool::run_each(pieces, count, &|(a, b, c)| f(a, b, c));
+    pool::run_each(pieces, count, &|(a, b, c, row)| f(a, b, c, row));
 }
 
 /// Cuts the product into `parts` pieces of nearly equal size: by rows of
@@ -435,35 +476,38 @@ fn cut<'a>(
     let parts = parts.min(pieces.len());
     let by_rows = c.cs == 1 || c.cols == 1 || (a.cs == 1 && c.cols < ROWS_BELOW);
     if by_rows && c.rows >= parts && parts > 1 {
-        cut_rows(parts, a, b, c, |k, a, b, c| pieces[k] = Some((a, b, c)));
+        cut_rows(parts, a, b, c, |k, row, a, b, c| pieces[k] = Some((a, b, c, row)));
         parts
     } else if c.cols >= parts && parts > 1 {
         // The columns of `c` are the rows of `cᵀ = bᵀ aᵀ`.
-        cut_rows(parts, b.t(), a.t(), c.t(), |k, bt, at, ct| {
-            pieces[k] = Some((at.t(), bt.t(), ct.t()));
+        cut_rows(parts, b.t(), a.t(), c.t(), |k, _, bt, at, ct| {
+            pieces[k] = Some((at.t(), bt.t(), ct.t(), 0));
         });
         parts
     } else {
-        pieces[0] = Some((a, b, c));
+        pieces[0] = Some((a, b, c, 0));
         1
     }
 }
 
 /// Cuts `c = a·b` into `parts` blocks of rows of nearly equal size, each
-/// with its rows of `a`, and hands piece `k` to `put`.
+/// with its rows of `a`, and hands piece `k`, starting at row `row`, to
+/// `put(k, row, …)`.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 fn cut_rows<'a>(
     parts: usize,
     mut a: Mat<'a, f32>,
     b: Mat<'a, f32>,
     mut c: x86::Out<'a>,
-    mut put: impl FnMut(usize, Mat<'a, f32>, Mat<'a, f32>, x86::Out<'a>),
+    mut put: impl FnMut(usize, usize, Mat<'a, f32>, Mat<'a, f32>, x86::Out<'a>),
 ) {
+    let mut row = 0;
     for k in 0..parts {
         let rows = c.rows / (parts - k);
         let (front, back) = c.split_rows(rows);
         let cut = (rows * a.rs).min(a.data.len());
-        put(k, Mat { rows, ..a }, b, front);
+        put(k, row, Mat { rows, ..a }, b, front);
+        row += rows;
         a = Mat { data: &a.data[cut..], rows: a.rows - rows, ..a };
         c = back;
     }
@@ -575,6 +619,53 @@ mod tests {
         for (x, y) in c32.iter().zip(&want) {
             assert!((f64::from(*x) - y).abs() < 1e-5);
         }
+    }
+
+    /// The bias added by the kernel gives the bits of writing it into `c`
+    /// and adding the product: in the dot-product layout of a dense layer
+    /// (shared between the cores when large, with odd row counts so that
+    /// the cores' rows start anywhere), in other layouts, and in `f64`.
+    #[test]
+    fn gemm_bias_equals_bias_then_product() {
+        fn check<T: Float>(m: usize, k: usize, n: usize, seed: u64) {
+            let w: alloc::vec::Vec<T> = values(m * k, seed).iter().map(|&v| T::of_f64(v)).collect();
+            let x: alloc::vec::Vec<T> =
+                values(k * n, seed + 1).iter().map(|&v| T::of_f64(v)).collect();
+            let bias: alloc::vec::Vec<T> =
+                values(m, seed + 2).iter().map(|&v| T::of_f64(v)).collect();
+            let views = [
+                (Mat::row_major(&w, m, k), Mat::col_major(&x, k, n)), // dot
+                (Mat::col_major(&w, m, k), Mat::col_major(&x, k, n)), // outer
+            ];
+            for (a, b) in views {
+                let mut want: alloc::vec::Vec<T> = (0..m * n).map(|e| bias[e % m]).collect();
+                gemm(T::one(), a, b, T::one(), MatMut::col_major(&mut want, m, n));
+                let mut got = alloc::vec![T::of_f64(f64::NAN); m * n];
+                gemm_bias(a, b, &bias, MatMut::col_major(&mut got, m, n));
+                let same = got
+                    .iter()
+                    .zip(&want)
+                    .all(|(g, w)| g.as_f64().to_bits() == w.as_f64().to_bits());
+                assert!(same, "{m}×{k}×{n}: gemm_bias differs from bias then gemm");
+            }
+        }
+        for &(m, k, n) in &[(1, 1, 1), (3, 2, 4), (33, 65, 17), (257, 784, 64), (129, 256, 300)] {
+            check::<f32>(m, k, n, 7);
+        }
+        check::<f64>(33, 65, 17, 9);
+    }
+
+    #[test]
+    #[should_panic(expected = "one bias per row")]
+    fn gemm_bias_needs_a_bias_per_row() {
+        let a = [1.0f32; 6];
+        let mut c = [0.0f32; 4];
+        gemm_bias(
+            Mat::row_major(&a, 2, 3),
+            Mat::col_major(&a, 3, 2),
+            &[1.0],
+            MatMut::col_major(&mut c, 2, 2),
+        );
     }
 
     #[test]

@@ -164,9 +164,30 @@ pub(super) fn run(
             Layout::OuterTransposed => {
                 outer(alpha, b.t(), a.t(), beta, c.t());
             }
-            Layout::Dot => dot(alpha, a, b, beta, c),
+            Layout::Dot => dot(alpha, a, b, Store::Beta(beta), c),
         }
     }
+}
+
+/// `C = A B + bias·1ᵀ` in the [`Layout::Dot`] layout, `bias` holding one
+/// scalar per row of `c`. The caller checked the shapes, that every element
+/// lies in its slice, and that AVX-512F is available.
+pub(super) fn dot_bias(a: Mat<'_, f32>, b: Mat<'_, f32>, bias: &[f32], c: Out<'_>) {
+    assert!(
+        layout(&a, &b, c.rs, c.cs) == Some(Layout::Dot) && bias.len() == c.rows,
+        "gemm_bias: not a dot-product layout, or one bias per row missing"
+    );
+    // SAFETY: as in `run`; `bias` has a scalar for every row of `c`.
+    unsafe { dot(1.0, a, b, Store::Bias(bias), c) }
+}
+
+/// How the dot-product kernel stores a sum `s` into an element of `c`.
+#[derive(Clone, Copy)]
+enum Store<'a> {
+    /// `c ← s + β c` (`c` not read when `β` is zero).
+    Beta(f32),
+    /// `c ← s + bias[i]` for an element of row `i` (`c` not read).
+    Bias(&'a [f32]),
 }
 
 /// `C = α A B + β C` with `a.rs == 1` and `c.rs == 1`.
@@ -266,7 +287,7 @@ const JB: usize = 64;
 /// rows go outside, so that 4 rows of `A` (the weights) stay in L1 while the
 /// block's columns of `B` pass them from L2.
 #[target_feature(enable = "avx512f")]
-unsafe fn dot(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: Out<'_>) {
+unsafe fn dot(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, store: Store<'_>, c: Out<'_>) {
     let (m, n) = (c.rows, c.cols);
     let mut j0 = 0;
     while j0 < n {
@@ -285,10 +306,10 @@ unsafe fn dot(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: Out<'_
                 macro_rules! tile {
                     ($mi:literal) => {
                         match nj {
-                            4 => dot_tile::<$mi, 4>(alpha, &a, &b, beta, &c, i, j),
-                            3 => dot_tile::<$mi, 3>(alpha, &a, &b, beta, &c, i, j),
-                            2 => dot_tile::<$mi, 2>(alpha, &a, &b, beta, &c, i, j),
-                            _ => dot_tile::<$mi, 1>(alpha, &a, &b, beta, &c, i, j),
+                            4 => dot_tile::<$mi, 4>(alpha, &a, &b, store, &c, i, j),
+                            3 => dot_tile::<$mi, 3>(alpha, &a, &b, store, &c, i, j),
+                            2 => dot_tile::<$mi, 2>(alpha, &a, &b, store, &c, i, j),
+                            _ => dot_tile::<$mi, 1>(alpha, &a, &b, store, &c, i, j),
                         }
                     };
                 }
@@ -315,7 +336,7 @@ unsafe fn dot_tile<const MI: usize, const NC: usize>(
     alpha: f32,
     a: &Mat<'_, f32>,
     b: &Mat<'_, f32>,
-    beta: f32,
+    store: Store<'_>,
     c: &Out<'_>,
     i: usize,
     j: usize,
@@ -353,10 +374,15 @@ unsafe fn dot_tile<const MI: usize, const NC: usize>(
     for (ii, row) in acc.iter().enumerate() {
         for (jj, &v) in row.iter().enumerate() {
             let s = alpha * _mm512_reduce_add_ps(v);
-            // SAFETY: element `(i + ii, j + jj)` of `c`, borrowed mutably by the caller.
+            // SAFETY: element `(i + ii, j + jj)` of `c`, borrowed mutably by
+            // the caller; `bias` has a scalar for each of its rows.
             unsafe {
                 let e = cp.add((i + ii) * c.rs + (j + jj) * c.cs);
-                *e = if beta == 0.0 { s } else { s + beta * *e };
+                *e = match store {
+                    Store::Beta(0.0) => s,
+                    Store::Beta(beta) => s + beta * *e,
+                    Store::Bias(bias) => s + *bias.get_unchecked(i + ii),
+                };
             }
         }
     }

@@ -1,7 +1,7 @@
 use nalgebra::SVector;
 use rand::{Rng, RngExt};
 
-use crate::gemm::{Mat, MatMut, gemm};
+use crate::gemm::{Mat, MatMut, gemm, gemm_bias};
 use crate::kernels::matvec_acc;
 use crate::{Float, Layer, Mode, Saved};
 
@@ -48,15 +48,11 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense {
     fn forward_batch(&self, params: &[T], x: &[T], y: &mut [T], _scratch: &mut [T], _mode: Mode) {
         let n = x.len() / IN;
         let (w, b) = params[..IN * OUT + OUT].split_at(IN * OUT);
-        for column in y.chunks_exact_mut(OUT) {
-            column.copy_from_slice(b);
-        }
-        // Y = W·X + Y, with W row-major [OUT, IN] and X column-major [IN, n].
-        gemm(
-            T::one(),
+        // Y = W·X + b 1ᵀ, with W row-major [OUT, IN] and X column-major [IN, n].
+        gemm_bias(
             Mat::row_major(w, OUT, IN),
             Mat::col_major(x, IN, n),
-            T::one(),
+            b,
             MatMut::col_major(y, OUT, n),
         );
     }
