@@ -9,7 +9,9 @@
 //! - **dot**: `C = α A B + β C` with the rows of `A` and the columns of `B`
 //!   contiguous (`C` written one scalar at a time): the forward pass of a
 //!   dense layer, whose row-major weights meet column-major samples. A tile
-//!   of 4 × 4 dot products runs in 16 registers over the shared dimension.
+//!   of 4 × 4 dot products runs in 16 registers over the shared dimension;
+//!   each sum is stored with `β C` added, or with the layer's bias
+//!   ([`dot_bias`]), so the output is written once and not read.
 //!
 //! Every element of `C` is summed in the same order whatever tile or thread
 //! computes it, so results do not depend on how the work is split.
