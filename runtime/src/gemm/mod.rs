@@ -701,6 +701,40 @@ mod split_tests {
         (0..len).map(|i| (crate::rng::uniform(seed, i as u64) * 2.0 - 1.0) as f32).collect()
     }
 
+    /// The 4 × 4 tile's sums, reduced together, have the bits of each
+    /// accumulator reduced alone, as in the tiles of other sizes: values
+    /// spread over many orders of magnitude make any other order show.
+    #[test]
+    fn tile_sums_are_the_lanes_sums() {
+        use core::arch::x86_64::*;
+        if !x86::available() {
+            return;
+        }
+        for seed in 0..200 {
+            let v = values(256, seed);
+            let lane = |t: usize| v[t] * 2f32.powi(((t * 7919 + seed as usize) % 41) as i32 - 20);
+            let acc: [[[f32; 16]; 4]; 4] = core::array::from_fn(|ii| {
+                core::array::from_fn(|jj| core::array::from_fn(|l| lane((ii * 4 + jj) * 16 + l)))
+            });
+            // SAFETY: the CPU has AVX-512F.
+            let (tile, alone) = unsafe {
+                let vectors = acc.map(|row| row.map(|lanes| _mm512_loadu_ps(lanes.as_ptr())));
+                let mut tile = [0f32; 16];
+                _mm512_storeu_ps(tile.as_mut_ptr(), x86::reduce_tile(&vectors));
+                (tile, vectors.map(|row| row.map(|x| _mm512_reduce_add_ps(x))))
+            };
+            for ii in 0..4 {
+                for jj in 0..4 {
+                    assert_eq!(
+                        tile[jj * 4 + ii].to_bits(),
+                        alone[ii][jj].to_bits(),
+                        "seed {seed}, ({ii}, {jj})"
+                    );
+                }
+            }
+        }
+    }
+
     /// Shared between the cores or not, every layout gives the same bits.
     #[test]
     fn split_products_equal_whole_ones() {

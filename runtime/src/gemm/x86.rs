@@ -372,6 +372,19 @@ unsafe fn dot_tile<const MI: usize, const NC: usize>(
     if p < k {
         step!(p, mask(k - p));
     }
+    if MI == 4 && NC == 4 && c.rs == 1 {
+        // The common tile, over a column-major `c`: its 16 sums in one
+        // vector, each column's 4 rows stored at once. (The indices are
+        // those of a 4 × 4 tile here; `min` only keeps other sizes, which
+        // never take this branch, compiling.)
+        let tile: [[__m512; 4]; 4] = core::array::from_fn(|ii| {
+            core::array::from_fn(|jj| acc[ii.min(MI - 1)][jj.min(NC - 1)])
+        });
+        // SAFETY: rows `i..i+4` and columns `j..j+4` of `c` exist, its rows
+        // are contiguous, and `bias` has a scalar for each row.
+        unsafe { store_tile(alpha, reduce_tile(&tile), store, c, i, j) };
+        return;
+    }
     let cp = c.ptr;
     for (ii, row) in acc.iter().enumerate() {
         for (jj, &v) in row.iter().enumerate() {
@@ -387,5 +400,85 @@ unsafe fn dot_tile<const MI: usize, const NC: usize>(
                 };
             }
         }
+    }
+}
+
+/// The 16 sums of a 4 × 4 tile of accumulators (`acc[row][column]`) in one
+/// vector: 128-bit lane `jj` holds column `jj`, and its element `ii` row
+/// `ii`. Four rounds of shuffles and additions (45 instructions) replace 16
+/// horizontal sums (about 128). Each sum adds its 16 lanes in the order of
+/// `_mm512_reduce_add_ps` (lane `l` and `l + 8`, then `l + 4`, `l + 2`,
+/// `l + 1`), so every element has the bits it has when reduced alone, as
+/// in the tiles of other sizes (`tests::tile_sums_are_the_lanes_sums`).
+#[target_feature(enable = "avx512f")]
+pub(super) fn reduce_tile(acc: &[[__m512; 4]; 4]) -> __m512 {
+    // `[a.q0 + a.q2, a.q1 + a.q3, b.q0 + b.q2, b.q1 + b.q3]` (quarters of 4 lanes).
+    let halves = |a, b| {
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0b01_00_01_00>(a, b),
+            _mm512_shuffle_f32x4::<0b11_10_11_10>(a, b),
+        )
+    };
+    // From two results of `halves`: the four sums' quarters added in pairs.
+    let quarters = |a, b| {
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0b10_00_10_00>(a, b),
+            _mm512_shuffle_f32x4::<0b11_01_11_01>(a, b),
+        )
+    };
+    // Within each quarter: elements `l` and `l + 2`, then `l` and `l + 1`.
+    let pairs = |a, b| {
+        _mm512_add_ps(
+            _mm512_shuffle_ps::<0b01_00_01_00>(a, b),
+            _mm512_shuffle_ps::<0b11_10_11_10>(a, b),
+        )
+    };
+    let singles = |a, b| {
+        _mm512_add_ps(
+            _mm512_shuffle_ps::<0b10_00_10_00>(a, b),
+            _mm512_shuffle_ps::<0b11_01_11_01>(a, b),
+        )
+    };
+    // Row `ii`'s four sums, 4 partial sums each, one column per quarter.
+    let rows: [__m512; 4] = core::array::from_fn(|ii| {
+        let row = &acc[ii];
+        quarters(halves(row[0], row[1]), halves(row[2], row[3]))
+    });
+    singles(pairs(rows[0], rows[1]), pairs(rows[2], rows[3]))
+}
+
+/// Stores the sums of a 4 × 4 tile (`sums` as [`reduce_tile`] orders them)
+/// at rows `i..i+4`, columns `j..j+4` of a `c` whose rows are contiguous,
+/// as `dot_tile` stores each element.
+///
+/// # Safety
+/// Those elements of `c` must exist and `c.rs` be 1; with a bias, `bias`
+/// must have scalars `i..i+4`.
+#[target_feature(enable = "avx512f")]
+unsafe fn store_tile(alpha: f32, sums: __m512, store: Store<'_>, c: &Out<'_>, i: usize, j: usize) {
+    let s = _mm512_mul_ps(_mm512_set1_ps(alpha), sums);
+    // SAFETY (every block below): column `j + jj`, rows `i..i+4`, of `c`.
+    let column = |jj: usize| c.ptr.wrapping_add(i + (j + jj) * c.cs);
+    let v = match store {
+        Store::Beta(0.0) => s,
+        Store::Beta(beta) => {
+            let old = unsafe {
+                let v = _mm512_castps128_ps512(_mm_loadu_ps(column(0)));
+                let v = _mm512_insertf32x4::<1>(v, _mm_loadu_ps(column(1)));
+                let v = _mm512_insertf32x4::<2>(v, _mm_loadu_ps(column(2)));
+                _mm512_insertf32x4::<3>(v, _mm_loadu_ps(column(3)))
+            };
+            _mm512_add_ps(s, _mm512_mul_ps(_mm512_set1_ps(beta), old))
+        }
+        // SAFETY: `bias` has scalars `i..i+4`.
+        Store::Bias(bias) => {
+            _mm512_add_ps(s, _mm512_broadcast_f32x4(unsafe { _mm_loadu_ps(bias.as_ptr().add(i)) }))
+        }
+    };
+    unsafe {
+        _mm_storeu_ps(column(0), _mm512_castps512_ps128(v));
+        _mm_storeu_ps(column(1), _mm512_extractf32x4_ps::<1>(v));
+        _mm_storeu_ps(column(2), _mm512_extractf32x4_ps::<2>(v));
+        _mm_storeu_ps(column(3), _mm512_extractf32x4_ps::<3>(v));
     }
 }
