@@ -405,9 +405,9 @@ pub(crate) fn fast_f32<T: 'static>() -> bool {
     core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>() && x86::available()
 }
 
-/// A product `c ← f(a, b)` on part of the matrices.
+/// A product `c ← f(a, b)` on part of the matrices; the last argument is
+/// the row of the whole `c` where this part starts.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
-/// The last argument is the row of the whole `c` where this part starts.
 type Product<'f> = dyn Fn(Mat<'_, f32>, Mat<'_, f32>, x86::Out<'_>, usize) + Sync + 'f;
 
 /// Products of at least twice this many multiply-adds are split between
@@ -428,10 +428,9 @@ const SPLIT_VECTOR: usize = 1 << 15;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 const ROWS_BELOW: usize = 256;
 
-/// One piece of a product: the matrices `f` reads and the block of `c` it writes.
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
 /// One piece of a product: the matrices `f` reads, the block of `c` it
 /// writes, and the row of the whole `c` where that block starts.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
 type Piece<'a> = (Mat<'a, f32>, Mat<'a, f32>, x86::Out<'a>, usize);
 
 /// Runs `f` on one piece of the product per idle core, as long as each

@@ -409,7 +409,8 @@ unsafe fn dot_tile<const MI: usize, const NC: usize>(
 /// horizontal sums (about 128). Each sum adds its 16 lanes in the order of
 /// `_mm512_reduce_add_ps` (lane `l` and `l + 8`, then `l + 4`, `l + 2`,
 /// `l + 1`), so every element has the bits it has when reduced alone, as
-/// in the tiles of other sizes (`tests::tile_sums_are_the_lanes_sums`).
+/// in the tiles of other sizes (`split_tests::tile_sums_are_the_lanes_sums`
+/// in `gemm`).
 #[target_feature(enable = "avx512f")]
 pub(super) fn reduce_tile(acc: &[[__m512; 4]; 4]) -> __m512 {
     // `[a.q0 + a.q2, a.q1 + a.q3, b.q0 + b.q2, b.q1 + b.q3]` (quarters of 4 lanes).
