@@ -4,7 +4,8 @@ use alloc::string::String;
 use alloc::vec;
 
 use super::{
-    ConfigError, Grads, Optimizer, OptimizerState, StateError, check_lengths, non_negative,
+    ConfigError, Grads, Optimizer, OptimizerState, StateError, check_lengths, check_state,
+    non_negative,
 };
 use crate::Float;
 use crate::aligned::AlignedVec;
@@ -145,13 +146,7 @@ impl<T: Float> Sgd<T> {
         if first {
             self.momentum.resize(params.len());
         }
-        assert_eq!(
-            self.momentum.len(),
-            params.len(),
-            "sgd: stepping {} parameters with state for {}",
-            params.len(),
-            self.momentum.len()
-        );
+        check_state("sgd", params, self.momentum.len());
         let s = Scalars { lr, wd, mu, keep };
         let nesterov = c.nesterov;
         let momentum = self.momentum.as_mut_slice();
