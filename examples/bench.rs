@@ -11,8 +11,11 @@
 //!
 //! An epoch is timed as PyTorch's: the shuffle plus every minibatch step
 //! (forward, cross-entropy, backward, optimizer step), the data already in
-//! memory as f32 in `[0, 1]`, the last partial batch kept; test accuracy is
-//! measured outside the timing. Inference times one-sample calls one by one
+//! memory, the last partial batch kept; test accuracy is measured outside
+//! the timing. The images are kept as bytes ([`mnist::load_pixels`]) and
+//! become `b / 255` in f32 as each batch is gathered, inside the timing;
+//! `--data f32` keeps them as f32 in `[0, 1]` instead, as PyTorch's script
+//! does (the same values, so the same weights and accuracies). Inference times one-sample calls one by one
 //! on the same sample (the median of 20,000 after a warm-up) and batches of 1,000. Each mode
 //! ends with a `RESULT_JSON` line like the PyTorch scripts'. `kernels` times the
 //! products of a training step alone (`PERCEPTRA_THREADS=1` for one core), to
@@ -22,7 +25,7 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use perceptra::data::mnist;
+use perceptra::data::{Sample, mnist};
 use perceptra::prelude::*;
 
 network! {
@@ -53,13 +56,36 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn train<N>(mut net: N, args: &[String], widths: &[usize]) -> Result<(), Box<dyn Error>>
+fn train<N>(net: N, args: &[String], widths: &[usize]) -> Result<(), Box<dyn Error>>
 where
     N: NetworkMut<Scalar = f32, Input = SVector<f32, 784>, Output = SVector<f32, 10>>,
 {
     let dir =
         std::env::var_os(mnist::DIR_VAR).map_or_else(|| PathBuf::from("data/mnist"), PathBuf::from);
-    let data = mnist::load::<f32>(&dir)?;
+    match arg(args, "--data", String::from("pixels"))?.as_str() {
+        "pixels" => {
+            let data = mnist::load_pixels(&dir)?;
+            train_on(net, &data.train, &data.test, args, widths)
+        }
+        "f32" => {
+            let data = mnist::load::<f32>(&dir)?;
+            train_on(net, &data.train, &data.test, args, widths)
+        }
+        other => Err(format!("unknown `--data {other}`; expected pixels or f32").into()),
+    }
+}
+
+fn train_on<N, X>(
+    mut net: N,
+    train: &Dataset<X, usize>,
+    test: &Dataset<X, usize>,
+    args: &[String],
+    widths: &[usize],
+) -> Result<(), Box<dyn Error>>
+where
+    N: NetworkMut<Scalar = f32, Input = SVector<f32, 784>, Output = SVector<f32, 10>>,
+    X: Sample<N::Input>,
+{
     let (opt, lr, bs, epochs) = (
         arg(args, "--opt", String::from("sgd"))?,
         arg(args, "--lr", 0.1)?,
@@ -78,16 +104,16 @@ where
     for epoch in 1..=epochs {
         // One epoch at a time, so that the test accuracy stays outside the timing.
         trainer = trainer.epochs(1).seed(epoch as u64);
-        let history = trainer.fit(&mut net, &data.train, None)?;
+        let history = trainer.fit(&mut net, train, None)?;
         let seconds = history.epochs[0].seconds;
-        let accuracy = evaluate(&net, &CrossEntropy, &data.test)?.accuracy.unwrap_or(0.0);
+        let accuracy = evaluate(&net, &CrossEntropy, test)?.accuracy.unwrap_or(0.0);
         // Forward, the weight gradients, and the input gradients of every
         // layer but the first, as ../shared/bench/README.md counts them.
         let flops =
-            2.0 * data.train.len() as f64 * (3.0 * macs(widths) - (widths[0] * widths[1]) as f64);
+            2.0 * train.len() as f64 * (3.0 * macs(widths) - (widths[0] * widths[1]) as f64);
         println!(
             "epoch {epoch} time {seconds:.4}s  {:.0} samples/s  {:.1} GFLOP/s  test_acc {accuracy:.4}",
-            data.train.len() as f64 / seconds,
+            train.len() as f64 / seconds,
             flops / seconds / 1e9
         );
         times.push(seconds);
@@ -217,6 +243,6 @@ fn main() -> Result<(), Box<dyn Error>> {
             kernels();
             Ok(())
         }
-        _ => Err("usage: bench train [--arch A] [--opt sgd|adam] [--lr X] [--bs N] [--epochs N] | bench infer | bench kernels".into()),
+        _ => Err("usage: bench train [--arch A] [--opt sgd|adam] [--lr X] [--bs N] [--epochs N] [--data pixels|f32] | bench infer | bench kernels".into()),
     }
 }

@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use perceptra::data::synthetic;
+use perceptra::data::{Pixels, Sample, synthetic};
 use perceptra::prelude::*;
+use perceptra::rand::RngExt;
 use perceptra::weights;
 use perceptra::{
-    Adam, AdamConfig, Checkpoints, Control, EarlyStopping, FitError, History, Progress, Trainer,
+    Adam, AdamConfig, Checkpoints, Control, EarlyStopping, Evaluation, FitError, History, Progress,
+    Trainer,
 };
 
 network! {
@@ -26,6 +28,12 @@ network! {
 network! {
     /// Wide enough to over-fit 60 noisy points.
     struct Overfit<f64> { input: 2, Dense(64), ReLU, Dense(64), ReLU, Dense(2) }
+}
+
+network! {
+    /// Reads 20 one-byte intensities, through dropout so that the masks
+    /// must also match.
+    struct Intensities<f32> { input: 20, Dense(16), ReLU, Dropout(0.2), Dense(3) }
 }
 
 fn spirals(n: usize, seed: u64) -> Dataset<SVector<f32, 2>, usize> {
@@ -74,6 +82,46 @@ fn fit_learns_and_records_a_history() {
     assert_eq!(lines.count(), 30);
     let back = History::from_json(&history.to_json()).unwrap();
     assert_eq!(back, history);
+}
+
+/// A data set of pixels trains exactly as the same values stored as `f32`:
+/// the batches gathered from bytes (on both cores, at batch 32) and the
+/// validation chunks converted from bytes hold the same scalars.
+#[test]
+fn pixels_train_as_their_values_do() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let pixels: Vec<Pixels<20>> =
+        (0..1013).map(|_| Pixels(core::array::from_fn(|_| rng.random::<u8>()))).collect();
+    // Three classes that depend on the pixels, so that there is something to learn.
+    let labels: Vec<usize> = pixels
+        .iter()
+        .map(|p| (p.0[..3].iter().map(|&b| usize::from(b)).sum::<usize>() / 256) % 3)
+        .collect();
+    let values: Vec<SVector<f32, 20>> = pixels.iter().map(Pixels::to_vector).collect();
+    let as_pixels = Dataset::new(pixels, labels.clone()).unwrap();
+    let as_values = Dataset::new(values, labels).unwrap();
+    fn run<X: Sample<SVector<f32, 20>>>(
+        data: &Dataset<X, usize>,
+    ) -> (Vec<f32>, History, Evaluation) {
+        let mut net = Intensities::new(&mut ChaCha8Rng::seed_from_u64(1));
+        let history = Trainer::new(CrossEntropy, adam())
+            .epochs(3)
+            .batch_size(32)
+            .validation_split(0.3)
+            .progress(Progress::Silent)
+            .fit(&mut net, data, None)
+            .unwrap();
+        let eval = evaluate(&net, &CrossEntropy, data).unwrap();
+        (net.params().to_vec(), history, eval)
+    }
+    let (a, b) = (run(&as_pixels), run(&as_values));
+    assert!(a.0.iter().zip(&b.0).all(|(x, y)| x.to_bits() == y.to_bits()), "the same weights");
+    let losses = |h: &History| -> Vec<_> {
+        h.epochs.iter().map(|r| (r.train_loss, r.valid_loss, r.valid_accuracy)).collect()
+    };
+    assert_eq!(losses(&a.1), losses(&b.1));
+    assert_eq!(a.2, b.2);
+    assert!(a.1.epochs[2].train_loss < a.1.epochs[0].train_loss, "{:?}", losses(&a.1));
 }
 
 #[test]

@@ -9,7 +9,7 @@ use crate::{Float, Mode, Summary};
 ///
 /// Implemented for `SVector<T, N>`; it lets generic code (losses, the
 /// training loop) see a sample as a slice.
-pub trait Vector: Copy + bytemuck::Pod + 'static {
+pub trait Vector: Copy + Send + Sync + bytemuck::Pod + 'static {
     /// The scalar type.
     type Scalar: Float;
     /// The number of scalars.

@@ -18,7 +18,7 @@
 use std::path::Path;
 
 use crate::Float;
-use crate::data::mnist::{self, CLASSES, Mnist, MnistError, Variant};
+use crate::data::mnist::{self, CLASSES, Mnist, MnistError, MnistPixels, Variant};
 
 /// The classes, by label.
 pub const CLASS_NAMES: [&str; CLASSES] = [
@@ -54,6 +54,16 @@ pub type FashionMnist<T> = Mnist<T>;
 /// Fashion-MNIST, its source and [`DIR_VAR`].
 pub fn load<T: Float>(dir: impl AsRef<Path>) -> Result<FashionMnist<T>, MnistError> {
     mnist::load_variant(dir.as_ref(), Variant::FashionMnist)
+}
+
+/// Loads Fashion-MNIST from `dir` as [`load`] does, keeping each image as
+/// its 784 bytes: see [`Pixels`](crate::data::Pixels).
+///
+/// # Errors
+///
+/// Those of [`load`].
+pub fn load_pixels(dir: impl AsRef<Path>) -> Result<MnistPixels, MnistError> {
+    mnist::load_variant_pixels(dir.as_ref(), Variant::FashionMnist)
 }
 
 /// Loads Fashion-MNIST from `dir` as [`load`] does if the four files are

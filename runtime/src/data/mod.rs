@@ -1,4 +1,4 @@
-//! Data: datasets, the IDX format, MNIST and Fashion-MNIST, CSV files,
+//! Data: datasets, samples stored as pixels, the IDX format, MNIST and Fashion-MNIST, CSV files,
 //! synthetic sets and normalisation.
 //!
 //! The IDX parser works on bytes in memory and needs neither `std` nor
@@ -19,6 +19,7 @@ pub mod idx;
 pub mod mnist;
 #[cfg(feature = "alloc")]
 pub mod normalize;
+mod sample;
 #[cfg(feature = "alloc")]
 pub mod synthetic;
 
@@ -29,8 +30,9 @@ pub use dataset::{Dataset, LengthMismatch};
 #[cfg(feature = "download")]
 pub use download::{DownloadError, DownloadOptions};
 #[cfg(feature = "std")]
-pub use mnist::{Mnist, MnistError, Variant};
+pub use mnist::{Mnist, MnistError, MnistPixels, Variant};
 #[cfg(feature = "alloc")]
 pub use normalize::{MinMax, Standardize, scale};
+pub use sample::{Pixels, Sample};
 #[cfg(feature = "alloc")]
 pub use synthetic::Centers;

@@ -44,41 +44,33 @@ pub use progress::Progress;
 
 use crate::aligned::AlignedVec;
 use crate::backprop::{Gradients, Workspace, train_pass};
-use crate::data::Dataset;
-use crate::gemm::{Rows, for_each_piece};
+use crate::data::{Dataset, Sample};
+use crate::gemm::{Rows, for_each_piece, prefetch};
 use crate::optim::{clip_grad_norm, clip_grad_value};
 use crate::rng::mix;
 use crate::schedule::LrSchedule;
 use crate::{Float, Loss, Mode, Network, NetworkExt, NetworkMut, Optimizer, TargetError, Vector};
 
-/// Copies the samples `indices` of `inputs` into `x`, one after the other;
-/// from `flat` (the same samples as one slice of scalars) when given, shared
-/// between the cores: copying a batch of rows scattered over a data set is
-/// bound by memory latency, which two cores hide better than one.
-fn gather<V: Vector>(
-    inputs: &[V],
-    flat: Option<&[V::Scalar]>,
-    indices: &[usize],
-    x: &mut AlignedVec<V::Scalar>,
-) {
+/// How many samples ahead of the one it copies [`gather`] asks for.
+const PREFETCH_AHEAD: usize = 4;
+
+/// Writes the samples `indices` of `inputs` into `x`, one after the other,
+/// shared between the cores: copying a batch of rows scattered over a data
+/// set is bound by memory latency, which two cores hide better than one, and
+/// each core asks for the rows a few samples ahead of the one it copies.
+fn gather<V: Vector, X: Sample<V>>(inputs: &[X], indices: &[usize], x: &mut AlignedVec<V::Scalar>) {
     let width = V::LEN;
     // Keeps the length of the previous batch: nothing to fill.
     x.resize(indices.len() * width);
     let rows = Rows { data: x.as_mut_slice(), width };
-    match flat {
-        Some(flat) => {
-            for_each_piece(8, (rows, indices), &|(rows, indices)| {
-                for (dst, &i) in rows.data.chunks_exact_mut(width).zip(indices) {
-                    dst.copy_from_slice(&flat[i * width..(i + 1) * width]);
-                }
-            });
-        }
-        None => {
-            for (dst, &i) in rows.data.chunks_exact_mut(width).zip(indices) {
-                dst.copy_from_slice(inputs[i].as_slice());
+    for_each_piece(8, (rows, indices), &|(rows, indices)| {
+        for (k, (dst, &i)) in rows.data.chunks_exact_mut(width).zip(indices).enumerate() {
+            if let Some(&ahead) = indices.get(k + PREFETCH_AHEAD) {
+                prefetch(&inputs[ahead]);
             }
+            inputs[i].write(dst);
         }
-    }
+    });
 }
 
 /// Prefix of the optimizer's tensors in a checkpoint (`optimizer.exp_avg.0.weight`).
@@ -347,24 +339,38 @@ fn check_targets<O: Vector, L: Loss<O>>(
     Ok(())
 }
 
-/// Evaluates `net` on `inputs` and `targets` in inference mode, in chunks.
-fn evaluate_slices<N, L>(
+/// Evaluates `net` on `inputs` and `targets` in inference mode, in chunks;
+/// samples not stored as inputs are converted a chunk at a time into `x`.
+fn evaluate_slices<N, L, X>(
     net: &N,
     loss: &L,
-    inputs: &[N::Input],
+    inputs: &[X],
     targets: &[L::Target],
     top_k: Option<usize>,
     ws: &mut Workspace<N::Scalar>,
+    x: &mut Vec<N::Scalar>,
 ) -> Evaluation
 where
     N: Network + ?Sized,
     L: Loss<N::Output>,
+    X: Sample<N::Input>,
 {
     const CHUNK: usize = 500;
     let mut tally = Tally::new(top_k);
-    let x: &[N::Scalar] = bytemuck::cast_slice(inputs);
-    for (x, t) in x.chunks(CHUNK * N::INPUT).zip(targets.chunks(CHUNK)) {
+    let stored = X::as_scalars(inputs);
+    for (k, t) in targets.chunks(CHUNK).enumerate() {
         let n = t.len();
+        let start = k * CHUNK;
+        let x: &[N::Scalar] = match stored {
+            Some(flat) => &flat[start * N::INPUT..(start + n) * N::INPUT],
+            None => {
+                x.resize(n * N::INPUT, N::Scalar::default());
+                for (dst, sample) in x.chunks_exact_mut(N::INPUT).zip(&inputs[start..start + n]) {
+                    sample.write(dst);
+                }
+                x
+            }
+        };
         let acts = ws.take(N::forward_len(n));
         net.forward_slices(x, acts, Mode::Eval);
         let y = N::outputs(acts, n);
@@ -375,17 +381,29 @@ where
 }
 
 /// Mean loss and accuracy of `net` on `data`, in inference mode.
-pub fn evaluate<N, L>(
+///
+/// The samples are the network's inputs, or any other [`Sample`] of them
+/// (such as [`Pixels`](crate::data::Pixels)).
+pub fn evaluate<N, L, X>(
     net: &N,
     loss: &L,
-    data: &Dataset<N::Input, L::Target>,
+    data: &Dataset<X, L::Target>,
 ) -> Result<Evaluation, FitError>
 where
     N: Network + ?Sized,
     L: Loss<N::Output>,
+    X: Sample<N::Input>,
 {
     check_targets(loss, data.targets(), "validation")?;
-    Ok(evaluate_slices(net, loss, data.inputs(), data.targets(), None, &mut Workspace::new()))
+    Ok(evaluate_slices(
+        net,
+        loss,
+        data.inputs(),
+        data.targets(),
+        None,
+        &mut Workspace::new(),
+        &mut Vec::new(),
+    ))
 }
 
 /// Gradient clipping before each optimizer step.
@@ -574,15 +592,16 @@ impl<L, O> Trainer<L, O> {
 
     /// Trains `net` on `train`, evaluating on `valid` (or on the validation
     /// split) after every epoch.
-    pub fn fit<N>(
+    pub fn fit<N, X>(
         &mut self,
         net: &mut N,
-        train: &Dataset<N::Input, L::Target>,
-        valid: Option<&Dataset<N::Input, L::Target>>,
+        train: &Dataset<X, L::Target>,
+        valid: Option<&Dataset<X, L::Target>>,
     ) -> Result<History, FitError>
     where
         N: NetworkMut,
         L: Loss<N::Output>,
+        X: Sample<N::Input>,
         O: Optimizer<N::Scalar>,
     {
         let state = RunState {
@@ -602,16 +621,17 @@ impl<L, O> Trainer<L, O> {
     ///
     /// The checkpoint is checked first: it must come from a network of the
     /// same name and shape and an optimizer of the same kind.
-    pub fn resume<N>(
+    pub fn resume<N, X>(
         &mut self,
         net: &mut N,
         checkpoint: impl AsRef<Path>,
-        train: &Dataset<N::Input, L::Target>,
-        valid: Option<&Dataset<N::Input, L::Target>>,
+        train: &Dataset<X, L::Target>,
+        valid: Option<&Dataset<X, L::Target>>,
     ) -> Result<History, FitError>
     where
         N: NetworkMut,
         L: Loss<N::Output>,
+        X: Sample<N::Input>,
         O: Optimizer<N::Scalar>,
     {
         let restored = checkpoint::load::<N, O>(
@@ -630,16 +650,17 @@ impl<L, O> Trainer<L, O> {
         self.run(net, train, valid, state)
     }
 
-    fn run<N>(
+    fn run<N, X>(
         &mut self,
         net: &mut N,
-        train: &Dataset<N::Input, L::Target>,
-        valid: Option<&Dataset<N::Input, L::Target>>,
+        train: &Dataset<X, L::Target>,
+        valid: Option<&Dataset<X, L::Target>>,
         mut state: RunState<N::Scalar>,
     ) -> Result<History, FitError>
     where
         N: NetworkMut,
         L: Loss<N::Output>,
+        X: Sample<N::Input>,
         O: Optimizer<N::Scalar>,
     {
         if self.batch_size == 0 {
@@ -688,12 +709,9 @@ impl<L, O> Trainer<L, O> {
         let mut x = AlignedVec::<N::Scalar>::zeroed(batch * N::INPUT);
         let mut t: Vec<L::Target> = Vec::with_capacity(batch);
         let mut eval_ws = Workspace::new();
+        let mut eval_x = Vec::new();
         let mut display = progress::Display::new(self.progress);
         let steps = n_train.div_ceil(batch);
-        // The samples as one slice of scalars, to gather batches on every core.
-        let flat_inputs: Option<&[N::Scalar]> = bytemuck::try_cast_slice(inputs)
-            .ok()
-            .filter(|flat: &&[N::Scalar]| flat.len() == inputs.len() * N::INPUT);
 
         for epoch in state.start_epoch..=self.epochs {
             let start = Instant::now();
@@ -706,7 +724,7 @@ impl<L, O> Trainer<L, O> {
             let lr = self.optimizer.learning_rate();
             let mut tally = Tally::new(self.top_k);
             for (step, indices) in order.chunks(batch).enumerate() {
-                gather(inputs, flat_inputs, indices, &mut x);
+                gather(inputs, indices, &mut x);
                 t.clear();
                 t.extend(indices.iter().map(|&i| targets[i].clone()));
                 let seed = mix(self.seed ^ mix((epoch as u64) << 32 | step as u64));
@@ -740,7 +758,15 @@ impl<L, O> Trainer<L, O> {
             let seconds = start.elapsed().as_secs_f64();
             let train_eval = tally.evaluation();
             let valid_eval = has_valid.then(|| {
-                evaluate_slices(&*net, &self.loss, valid_x, valid_t, self.top_k, &mut eval_ws)
+                evaluate_slices(
+                    &*net,
+                    &self.loss,
+                    valid_x,
+                    valid_t,
+                    self.top_k,
+                    &mut eval_ws,
+                    &mut eval_x,
+                )
             });
             let report = EpochReport {
                 epoch,

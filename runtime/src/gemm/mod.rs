@@ -384,6 +384,26 @@ pub(crate) fn for_each_piece<P: Pieces>(least: usize, whole: P, f: &(dyn Fn(P) +
     f(whole);
 }
 
+/// Asks the CPU to bring `value`'s cache lines into L1, without waiting:
+/// a hint, with no effect on results, that lets a copy of rows scattered
+/// over memory overlap the misses of the next rows with the current one.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
+#[inline(always)]
+pub(crate) fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let start = (value as *const T).cast::<i8>();
+        for offset in (0..core::mem::size_of::<T>()).step_by(64) {
+            // SAFETY: a prefetch neither reads into the program nor faults;
+            // the address is within `value`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
 /// Runs `f`, compiled for AVX-512 where the CPU has it (x86-64 with `std`):
 /// an elementwise loop inlined in `f` then works on 16 `f32` at a time.
 /// Each lane does the same operations as a scalar loop (Rust does not fuse
