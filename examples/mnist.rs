@@ -129,7 +129,7 @@ fn optimizer(args: &Args) -> Result<Box<dyn Optimizer<f32>>, Box<dyn Error>> {
 }
 
 /// Trains any of the three networks the same way.
-fn run<N>(mut net: N, args: &Args, data: &mnist::Mnist<f32>) -> Result<(), Box<dyn Error>>
+fn run<N>(mut net: N, args: &Args, data: &mnist::MnistPixels) -> Result<(), Box<dyn Error>>
 where
     N: NetworkMut<Scalar = f32, Input = SVector<f32, 784>, Output = SVector<f32, 10>>,
 {
@@ -172,7 +172,7 @@ fn main() -> ExitCode {
     let dir =
         std::env::var_os(mnist::DIR_VAR).map_or_else(|| PathBuf::from("data/mnist"), PathBuf::from);
     let result =
-        mnist::load_or_download::<f32>(&dir).map_err(Box::<dyn Error>::from).and_then(|data| {
+        mnist::load_or_download_pixels(&dir).map_err(Box::<dyn Error>::from).and_then(|data| {
             println!(
                 "MNIST from {}: {} training and {} test images",
                 dir.display(),

@@ -496,8 +496,17 @@ fn present_files_need_no_network() {
     // A mirror nobody listens on: never tried.
     let nowhere = options(&["http://127.0.0.1:1/"]);
     assert!(mnist::load_or_download_with::<f32>(&dir.0, &nowhere).is_ok());
+    // The default mirrors: not tried either.
+    let pixels = mnist::load_or_download_pixels(&dir.0).unwrap();
+    assert_eq!(pixels.train.targets(), &[7, 0, 9]);
+    assert_eq!(pixels.test.inputs()[1].to_vector::<f32>(), data_f32_test_1(&dir.0));
     assert_eq!(server.requests(), 0);
     assert_eq!(dir.files().len(), 4);
+}
+
+/// The second test image as `load` reads it.
+fn data_f32_test_1(dir: &std::path::Path) -> perceptra_runtime::data::mnist::Image<f32> {
+    mnist::load::<f32>(dir).unwrap().test.inputs()[1]
 }
 
 /// The size limit, with and without an announced length: nothing kept.

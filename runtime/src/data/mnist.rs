@@ -475,6 +475,22 @@ pub fn load_or_download_with<T: Float>(
     load(dir).map_err(crate::data::download::DownloadError::Load)
 }
 
+/// [`load_or_download`], keeping each image as its bytes (see
+/// [`load_pixels`]).
+///
+/// # Errors
+///
+/// Those of [`load_or_download`].
+#[cfg(feature = "download")]
+pub fn load_or_download_pixels(
+    dir: impl AsRef<Path>,
+) -> Result<MnistPixels, crate::data::download::DownloadError> {
+    let dir = dir.as_ref();
+    let options = crate::data::download::DownloadOptions::default();
+    crate::data::download::download_missing(dir, Variant::Mnist, &options)?;
+    load_pixels(dir).map_err(crate::data::download::DownloadError::Load)
+}
+
 /// Loads `variant` from `dir`: the four files, each raw or gzipped.
 pub(crate) fn load_variant<T: Float>(dir: &Path, variant: Variant) -> Result<Mnist<T>, MnistError> {
     let [train_images, train_labels, test_images, test_labels] = find_all(dir, variant)?;
