@@ -675,7 +675,7 @@ mod tests {
     }
 
     /// Samples whose columns are off the cache lines take other tiles (8 × 2
-    /// rather than 4 × 4, on AVX-512): the same sums, bit for bit.
+    /// rather than 4 × 6 and 4 × 4, on AVX-512): the same sums, bit for bit.
     #[test]
     fn misaligned_samples_give_the_aligned_bits() {
         for &(m, k, n) in &[(8, 16, 2), (13, 33, 5), (24, 784, 9), (130, 784, 67), (16, 7, 300)] {

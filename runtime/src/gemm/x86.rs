@@ -35,7 +35,7 @@ fn mask(n: usize) -> __mmask16 {
     if n >= 16 { 0xffff } else { ((1u32 << n) - 1) as __mmask16 }
 }
 
-/// Whether the CPU runs AVX-512F code, asked once.
+/// Whether the CPU runs AVX-512F and AVX-512VL code, asked once.
 pub(super) fn available() -> bool {
     use std::sync::atomic::{AtomicU8, Ordering};
     static LEVEL: AtomicU8 = AtomicU8::new(0);
@@ -43,7 +43,12 @@ pub(super) fn available() -> bool {
         1 => false,
         2 => true,
         _ => {
-            let yes = std::is_x86_feature_detected!("avx512f");
+            // VL as well, so that the 128- and 256-bit instructions of the
+            // reductions can reach all 32 registers: with AVX-512F alone,
+            // values that end in them must live in the first 16, and tiles
+            // of more than 16 accumulators spill.
+            let yes = std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512vl");
             LEVEL.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
             yes
         }
@@ -54,7 +59,7 @@ pub(super) fn available() -> bool {
 ///
 /// # Safety
 /// The CPU must have AVX-512F ([`available`]).
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512vl")]
 pub(super) unsafe fn wide<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
@@ -193,7 +198,7 @@ enum Store<'a> {
 }
 
 /// `C = α A B + β C` with `a.rs == 1` and `c.rs == 1`.
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512vl")]
 unsafe fn outer(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: Out<'_>) {
     let (m, n) = (c.rows, c.cols);
     let mut j = 0;
@@ -226,7 +231,7 @@ unsafe fn outer(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: Out<
 }
 
 /// One tile of [`outer`]: rows `i..i+mr` (`mr ≤ 32`), columns `j..j+NC`.
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512vl")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn outer_tile<const NC: usize>(
     alpha: f32,
@@ -289,7 +294,7 @@ const JB: usize = 64;
 /// blocks of [`JB`], and within a block rows go outside, so that the tile's
 /// rows of `A` (the weights) stay in L1 while the block's columns of `B`
 /// pass them from L2.
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512vl")]
 unsafe fn dot(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, store: Store<'_>, c: Out<'_>) {
     let (m, n) = (c.rows, c.cols);
     // Where the columns of `b` are not on cache lines (a caller's `Vec` of
@@ -322,6 +327,11 @@ unsafe fn dot(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, store: Store<'_>, c:
                 }
                 j += 2;
             }
+            while mi == 4 && j1 - j >= 6 {
+                // SAFETY: rows `i..i+4` of `a` and columns `j..j+6` of `b` exist.
+                unsafe { dot_tile_4x6(alpha, &a, &b, store, &c, i, j) };
+                j += 6;
+            }
             while j < j1 {
                 let nj = NJ.min(j1 - j);
                 macro_rules! tile {
@@ -352,7 +362,7 @@ unsafe fn dot(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, store: Store<'_>, c:
 }
 
 /// One tile of [`dot`]: `MI` rows of `a` against `NC` columns of `b`.
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512vl")]
 unsafe fn dot_tile<const MI: usize, const NC: usize>(
     alpha: f32,
     a: &Mat<'_, f32>,
@@ -402,7 +412,7 @@ unsafe fn dot_tile<const MI: usize, const NC: usize>(
         // SAFETY: rows `i..i+4` and columns `j..j+4` of `c` exist, its rows
         // are contiguous, and `bias` has a scalar for each row.
         let places = [(i, j), (i, j + 1), (i, j + 2), (i, j + 3)];
-        unsafe { store_tile(alpha, reduce_tile(&tile), store, c, places) };
+        unsafe { store_tile(alpha, reduce_tile(&tile), store, c, &places) };
         return;
     }
     if MI == 8 && NC == 2 && c.rs == 1 {
@@ -414,7 +424,7 @@ unsafe fn dot_tile<const MI: usize, const NC: usize>(
         let places = [(i, j), (i, j + 1), (i + 4, j), (i + 4, j + 1)];
         // SAFETY: rows `i..i+8` and columns `j..j+2` of `c` exist, its rows
         // are contiguous, and `bias` has a scalar for each row.
-        unsafe { store_tile(alpha, reduce_tile(&tile), store, c, places) };
+        unsafe { store_tile(alpha, reduce_tile(&tile), store, c, &places) };
         return;
     }
     let cp = c.ptr;
@@ -435,6 +445,77 @@ unsafe fn dot_tile<const MI: usize, const NC: usize>(
     }
 }
 
+/// A tile of 4 rows of `a` × 6 columns of `b` over a column-major `c`: 24
+/// accumulators, 10 loads per 24 multiply-adds where a 4 × 4 tile makes 8
+/// per 16. Each sum is accumulated and reduced as in [`dot_tile`], so the
+/// bits are the same. (The sums are picked out with constant indices:
+/// indexing the accumulators with computed ones, as `dot_tile` can for 16
+/// of them, made the compiler copy all 24 to memory at every step.)
+///
+/// # Safety
+/// Rows `i..i+4` of `a`, columns `j..j+6` of `b` and the matching elements
+/// of `c` must exist, `c.rs` be 1, and a bias have scalars for those rows.
+#[target_feature(enable = "avx512f,avx512vl")]
+unsafe fn dot_tile_4x6(
+    alpha: f32,
+    a: &Mat<'_, f32>,
+    b: &Mat<'_, f32>,
+    store: Store<'_>,
+    c: &Out<'_>,
+    i: usize,
+    j: usize,
+) {
+    let k = a.cols;
+    let mut acc = [[_mm512_setzero_ps(); 6]; 4];
+    let (ap, bp) = (a.data.as_ptr(), b.data.as_ptr());
+    macro_rules! step {
+        ($p:expr, $mk:expr) => {{
+            let (p, mk) = ($p, $mk);
+            let mut xs = [_mm512_setzero_ps(); 4];
+            for (ii, x) in xs.iter_mut().enumerate() {
+                // SAFETY: row `i + ii` of `a`, elements `p..min(p+16, k)`.
+                *x = unsafe { _mm512_maskz_loadu_ps(mk, ap.add((i + ii) * a.rs + p)) };
+            }
+            for jj in 0..6 {
+                // SAFETY: column `j + jj` of `b`, elements `p..min(p+16, k)`.
+                let y = unsafe { _mm512_maskz_loadu_ps(mk, bp.add((j + jj) * b.cs + p)) };
+                for (row, &x) in acc.iter_mut().zip(&xs) {
+                    row[jj] = _mm512_fmadd_ps(x, y, row[jj]);
+                }
+            }
+        }};
+    }
+    let mut p = 0;
+    while p + 16 <= k {
+        step!(p, 0xffff);
+        p += 16;
+    }
+    if p < k {
+        step!(p, mask(k - p));
+    }
+    let [r0, r1, r2, r3] = acc;
+    let first = [
+        [r0[0], r0[1], r0[2], r0[3]],
+        [r1[0], r1[1], r1[2], r1[3]],
+        [r2[0], r2[1], r2[2], r2[3]],
+        [r3[0], r3[1], r3[2], r3[3]],
+    ];
+    // Columns 4 and 5 in the first two quarters (the last two repeat them
+    // and are not stored).
+    let last = [
+        [r0[4], r0[5], r0[4], r0[5]],
+        [r1[4], r1[5], r1[4], r1[5]],
+        [r2[4], r2[5], r2[4], r2[5]],
+        [r3[4], r3[5], r3[4], r3[5]],
+    ];
+    // SAFETY: as the caller promises.
+    unsafe {
+        let places = [(i, j), (i, j + 1), (i, j + 2), (i, j + 3)];
+        store_tile(alpha, reduce_tile(&first), store, c, &places);
+        store_tile(alpha, reduce_tile(&last), store, c, &[(i, j + 4), (i, j + 5)]);
+    }
+}
+
 /// The 16 sums of a 4 × 4 tile of accumulators (`acc[row][column]`) in one
 /// vector: 128-bit lane `jj` holds column `jj`, and its element `ii` row
 /// `ii`. Four rounds of shuffles and additions (45 instructions) replace 16
@@ -443,7 +524,7 @@ unsafe fn dot_tile<const MI: usize, const NC: usize>(
 /// `l + 1`), so every element has the bits it has when reduced alone, as
 /// in the tiles of other sizes (`split_tests::tile_sums_are_the_lanes_sums`
 /// in `gemm`).
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512vl")]
 pub(super) fn reduce_tile(acc: &[[__m512; 4]; 4]) -> __m512 {
     // `[a.q0 + a.q2, a.q1 + a.q3, b.q0 + b.q2, b.q1 + b.q3]` (quarters of 4 lanes).
     let halves = |a, b| {
@@ -480,30 +561,36 @@ pub(super) fn reduce_tile(acc: &[[__m512; 4]; 4]) -> __m512 {
     singles(pairs(rows[0], rows[1]), pairs(rows[2], rows[3]))
 }
 
-/// Stores 16 sums (`sums` as [`reduce_tile`] orders them) into a `c` whose
-/// rows are contiguous, as `dot_tile` stores each element: 128-bit quarter
-/// `q` at rows `places[q].0..+4` of column `places[q].1`.
+/// Stores up to 16 sums (`sums` as [`reduce_tile`] orders them) into a `c`
+/// whose rows are contiguous, as `dot_tile` stores each element: 128-bit
+/// quarter `q` at rows `places[q].0..+4` of column `places[q].1`, for each
+/// of the (at most 4) places given.
 ///
 /// # Safety
 /// Those elements of `c` must exist and `c.rs` be 1; with a bias, `bias`
 /// must have scalars for those rows.
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512vl")]
 unsafe fn store_tile(
     alpha: f32,
     sums: __m512,
     store: Store<'_>,
     c: &Out<'_>,
-    places: [(usize, usize); 4],
+    places: &[(usize, usize)],
 ) {
     let s = _mm512_mul_ps(_mm512_set1_ps(alpha), sums);
-    // SAFETY (every block below): rows `r..r+4` of column `col` of `c`.
+    let quarters = places.len().min(4);
+    // SAFETY (every use): rows `r..r+4` of column `col` of `c`, given.
     let at = |q: usize| c.ptr.wrapping_add(places[q].0 + places[q].1 * c.cs);
-    // Four 128-bit quarters gathered into one vector.
+    // The quarters given, gathered into one vector (zeros elsewhere).
     let gather = |load: &dyn Fn(usize) -> __m128| {
-        let v = _mm512_castps128_ps512(load(0));
-        let v = _mm512_insertf32x4::<1>(v, load(1));
-        let v = _mm512_insertf32x4::<2>(v, load(2));
-        _mm512_insertf32x4::<3>(v, load(3))
+        let mut v = [_mm_setzero_ps(); 4];
+        for (q, v) in v.iter_mut().enumerate().take(quarters) {
+            *v = load(q);
+        }
+        let w = _mm512_castps128_ps512(v[0]);
+        let w = _mm512_insertf32x4::<1>(w, v[1]);
+        let w = _mm512_insertf32x4::<2>(w, v[2]);
+        _mm512_insertf32x4::<3>(w, v[3])
     };
     let v = match store {
         Store::Beta(0.0) => s,
@@ -516,10 +603,13 @@ unsafe fn store_tile(
             _mm512_add_ps(s, gather(&|q| unsafe { _mm_loadu_ps(bias.as_ptr().add(places[q].0)) }))
         }
     };
-    unsafe {
-        _mm_storeu_ps(at(0), _mm512_castps512_ps128(v));
-        _mm_storeu_ps(at(1), _mm512_extractf32x4_ps::<1>(v));
-        _mm_storeu_ps(at(2), _mm512_extractf32x4_ps::<2>(v));
-        _mm_storeu_ps(at(3), _mm512_extractf32x4_ps::<3>(v));
+    let parts = [
+        _mm512_castps512_ps128(v),
+        _mm512_extractf32x4_ps::<1>(v),
+        _mm512_extractf32x4_ps::<2>(v),
+        _mm512_extractf32x4_ps::<3>(v),
+    ];
+    for (q, &part) in parts.iter().enumerate().take(quarters) {
+        unsafe { _mm_storeu_ps(at(q), part) };
     }
 }
