@@ -5,7 +5,7 @@
 //! column stride, so that row-major weights, column-major batches and their
 //! transposes are all read in place.
 //!
-//! - `f32` on x86-64 with AVX-512 (detected at run time): our own kernels for
+//! - `f32` on x86-64 with AVX-512F and VL (detected at run time): our own kernels for
 //!   the layouts of a training step (`x86.rs`), which neither pack nor
 //!   allocate, split over the cores when the product is large enough.
 //! - otherwise, with `alloc`: [`matrixmultiply`], whose packed kernels pick
