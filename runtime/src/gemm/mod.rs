@@ -709,6 +709,34 @@ mod tests {
         }
     }
 
+    /// The dot-product layout with its output in any order: every element
+    /// has the bits it has in a column-major output (where the kernel stores
+    /// whole tiles at once).
+    #[test]
+    fn dot_products_store_every_layout_alike() {
+        for &(m, k, n) in &[(4, 16, 6), (13, 33, 17), (24, 784, 70)] {
+            let w: alloc::vec::Vec<f32> = values(m * k, 6).iter().map(|&v| v as f32).collect();
+            let x: alloc::vec::Vec<f32> = values(k * n, 7).iter().map(|&v| v as f32).collect();
+            let (a, b) = (Mat::row_major(&w, m, k), Mat::col_major(&x, k, n));
+            let start: alloc::vec::Vec<f32> = (0..m * n).map(|e| e as f32 * 0.5).collect();
+            let mut by_columns = start.clone();
+            gemm(1.5, a, b, -0.5, MatMut::col_major(&mut by_columns, m, n));
+            // The same starting values, laid out by rows.
+            let mut by_rows: alloc::vec::Vec<f32> =
+                (0..m * n).map(|e| start[(e % n) * m + e / n]).collect();
+            gemm(1.5, a, b, -0.5, MatMut::row_major(&mut by_rows, m, n));
+            for i in 0..m {
+                for j in 0..n {
+                    assert_eq!(
+                        by_rows[i * n + j].to_bits(),
+                        by_columns[j * m + i].to_bits(),
+                        "{m}×{k}×{n}: element ({i}, {j})"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     #[should_panic(expected = "one bias per row")]
     fn gemm_bias_needs_a_bias_per_row() {

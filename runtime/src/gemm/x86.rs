@@ -327,7 +327,7 @@ unsafe fn dot(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, store: Store<'_>, c:
                 }
                 j += 2;
             }
-            while mi == 4 && j1 - j >= 6 {
+            while mi == 4 && c.rs == 1 && j1 - j >= 6 {
                 // SAFETY: rows `i..i+4` of `a` and columns `j..j+6` of `b` exist.
                 unsafe { dot_tile_4x6(alpha, &a, &b, store, &c, i, j) };
                 j += 6;
