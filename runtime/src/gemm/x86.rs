@@ -361,6 +361,46 @@ unsafe fn dot(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, store: Store<'_>, c:
     }
 }
 
+/// The `MI × NC` accumulators of a dot tile over rows `i..` of `a` and
+/// columns `j..` of `b`: 16 lanes of the shared dimension at a time, then
+/// the masked tail (the same additions either way). Each tile function
+/// expands it, so that its accumulators stay in registers. Unsafe: the rows
+/// and columns must exist.
+macro_rules! dot_sums {
+    ($mi:expr, $nc:expr, $a:expr, $b:expr, $i:expr, $j:expr) => {{
+        let (a, b, i, j): (&Mat<'_, f32>, &Mat<'_, f32>, usize, usize) = ($a, $b, $i, $j);
+        let k = a.cols;
+        let mut acc = [[_mm512_setzero_ps(); $nc]; $mi];
+        let (ap, bp) = (a.data.as_ptr(), b.data.as_ptr());
+        macro_rules! step {
+            ($p:expr, $mk:expr) => {{
+                let (p, mk) = ($p, $mk);
+                let mut xs = [_mm512_setzero_ps(); $mi];
+                for (ii, x) in xs.iter_mut().enumerate() {
+                    // Row `i + ii` of `a`, elements `p..min(p+16, k)`.
+                    *x = _mm512_maskz_loadu_ps(mk, ap.add((i + ii) * a.rs + p));
+                }
+                for jj in 0..$nc {
+                    // Column `j + jj` of `b`, elements `p..min(p+16, k)`.
+                    let y = _mm512_maskz_loadu_ps(mk, bp.add((j + jj) * b.cs + p));
+                    for (row, &x) in acc.iter_mut().zip(&xs) {
+                        row[jj] = _mm512_fmadd_ps(x, y, row[jj]);
+                    }
+                }
+            }};
+        }
+        let mut p = 0;
+        while p + 16 <= k {
+            step!(p, 0xffff);
+            p += 16;
+        }
+        if p < k {
+            step!(p, mask(k - p));
+        }
+        acc
+    }};
+}
+
 /// One tile of [`dot`]: `MI` rows of `a` against `NC` columns of `b`.
 #[target_feature(enable = "avx512f,avx512vl")]
 unsafe fn dot_tile<const MI: usize, const NC: usize>(
@@ -372,35 +412,8 @@ unsafe fn dot_tile<const MI: usize, const NC: usize>(
     i: usize,
     j: usize,
 ) {
-    let k = a.cols;
-    let mut acc = [[_mm512_setzero_ps(); NC]; MI];
-    let (ap, bp) = (a.data.as_ptr(), b.data.as_ptr());
-    // Full vectors, then the masked tail: the same additions either way.
-    macro_rules! step {
-        ($p:expr, $mk:expr) => {{
-            let (p, mk) = ($p, $mk);
-            let mut xs = [_mm512_setzero_ps(); MI];
-            for (ii, x) in xs.iter_mut().enumerate() {
-                // SAFETY: row `i + ii` of `a`, elements `p..min(p+16, k)`.
-                *x = unsafe { _mm512_maskz_loadu_ps(mk, ap.add((i + ii) * a.rs + p)) };
-            }
-            for jj in 0..NC {
-                // SAFETY: column `j + jj` of `b`, elements `p..min(p+16, k)`.
-                let y = unsafe { _mm512_maskz_loadu_ps(mk, bp.add((j + jj) * b.cs + p)) };
-                for (row, &x) in acc.iter_mut().zip(&xs) {
-                    row[jj] = _mm512_fmadd_ps(x, y, row[jj]);
-                }
-            }
-        }};
-    }
-    let mut p = 0;
-    while p + 16 <= k {
-        step!(p, 0xffff);
-        p += 16;
-    }
-    if p < k {
-        step!(p, mask(k - p));
-    }
+    // SAFETY: as the caller promises (the tile's rows and columns exist).
+    let acc: [[__m512; NC]; MI] = unsafe { dot_sums!(MI, NC, a, b, i, j) };
     if MI == 4 && NC == 4 && c.rs == 1 {
         // The common tile, over a column-major `c`: its 16 sums in one
         // vector, each column's 4 rows stored at once. (The indices are
@@ -465,34 +478,8 @@ unsafe fn dot_tile_4x6(
     i: usize,
     j: usize,
 ) {
-    let k = a.cols;
-    let mut acc = [[_mm512_setzero_ps(); 6]; 4];
-    let (ap, bp) = (a.data.as_ptr(), b.data.as_ptr());
-    macro_rules! step {
-        ($p:expr, $mk:expr) => {{
-            let (p, mk) = ($p, $mk);
-            let mut xs = [_mm512_setzero_ps(); 4];
-            for (ii, x) in xs.iter_mut().enumerate() {
-                // SAFETY: row `i + ii` of `a`, elements `p..min(p+16, k)`.
-                *x = unsafe { _mm512_maskz_loadu_ps(mk, ap.add((i + ii) * a.rs + p)) };
-            }
-            for jj in 0..6 {
-                // SAFETY: column `j + jj` of `b`, elements `p..min(p+16, k)`.
-                let y = unsafe { _mm512_maskz_loadu_ps(mk, bp.add((j + jj) * b.cs + p)) };
-                for (row, &x) in acc.iter_mut().zip(&xs) {
-                    row[jj] = _mm512_fmadd_ps(x, y, row[jj]);
-                }
-            }
-        }};
-    }
-    let mut p = 0;
-    while p + 16 <= k {
-        step!(p, 0xffff);
-        p += 16;
-    }
-    if p < k {
-        step!(p, mask(k - p));
-    }
+    // SAFETY: as the caller promises.
+    let acc: [[__m512; 6]; 4] = unsafe { dot_sums!(4, 6, a, b, i, j) };
     let [r0, r1, r2, r3] = acc;
     let first = [
         [r0[0], r0[1], r0[2], r0[3]],
