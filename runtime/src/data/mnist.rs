@@ -530,14 +530,7 @@ pub fn load_pair<T: Float>(
     images: &Path,
     labels: &Path,
 ) -> Result<Dataset<Image<T>, usize>, MnistError> {
-    let pixels = load_pair_pixels(images, labels)?;
-    let inputs = pixels.inputs().iter().map(Pixels::to_vector).collect();
-    Dataset::new(inputs, pixels.targets().to_vec()).map_err(|m| MnistError::CountMismatch {
-        images: images.to_path_buf(),
-        labels: labels.to_path_buf(),
-        image_count: m.inputs,
-        label_count: m.targets,
-    })
+    load_pair_as(images, labels, Pixels::to_vector)
 }
 
 /// [`load_pair`] keeping each image as its bytes.
@@ -549,6 +542,15 @@ pub fn load_pair_pixels(
     images: &Path,
     labels: &Path,
 ) -> Result<Dataset<Pixels<PIXELS>, usize>, MnistError> {
+    load_pair_as(images, labels, |&pixels| pixels)
+}
+
+/// [`load_pair`] with each image's bytes made into an input by `input`.
+fn load_pair_as<X>(
+    images: &Path,
+    labels: &Path,
+    input: impl Fn(&Pixels<PIXELS>) -> X,
+) -> Result<Dataset<X, usize>, MnistError> {
     let label_bytes = read_idx_file(labels)?;
     let targets = parse_labels(&label_bytes, labels)?;
     drop(label_bytes);
@@ -564,7 +566,7 @@ pub fn load_pair_pixels(
     if image_count != targets.len() {
         return Err(count_mismatch(image_count, targets.len()));
     }
-    let inputs = parse_pixels(&image_bytes, images)?;
+    let inputs = pixels_of(&image_bytes, images)?.map(|p| input(&p)).collect();
     Dataset::new(inputs, targets).map_err(|m| count_mismatch(m.inputs, m.targets))
 }
 
@@ -770,7 +772,7 @@ fn read_limited<R: Read>(
 /// [`MnistError::Idx`] if `bytes` is not a valid IDX file, and
 /// [`MnistError::WrongKind`] if it holds anything but `u8` images of 28 × 28.
 pub fn parse_images<T: Float>(bytes: &[u8], path: &Path) -> Result<Vec<Image<T>>, MnistError> {
-    Ok(parse_pixels(bytes, path)?.iter().map(Pixels::to_vector).collect())
+    Ok(pixels_of(bytes, path)?.map(|p| p.to_vector()).collect())
 }
 
 /// Parses an image file's bytes as [`parse_images`] does, keeping each
@@ -780,9 +782,17 @@ pub fn parse_images<T: Float>(bytes: &[u8], path: &Path) -> Result<Vec<Image<T>>
 ///
 /// Those of [`parse_images`].
 pub fn parse_pixels(bytes: &[u8], path: &Path) -> Result<Vec<Pixels<PIXELS>>, MnistError> {
+    Ok(pixels_of(bytes, path)?.collect())
+}
+
+/// The images of an image file's bytes, checked as [`parse_images`] does.
+fn pixels_of<'a>(
+    bytes: &'a [u8],
+    path: &Path,
+) -> Result<impl Iterator<Item = Pixels<PIXELS>> + 'a, MnistError> {
     let idx = check_images(bytes, path)?;
     let (images, _) = idx.data().as_chunks::<PIXELS>();
-    Ok(images.iter().map(|&pixels| Pixels(pixels)).collect())
+    Ok(images.iter().map(|&pixels| Pixels(pixels)))
 }
 
 /// Parses a label file's bytes (as [`read_idx_file`] returns them) into

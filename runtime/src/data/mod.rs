@@ -1,5 +1,5 @@
-//! Data: datasets, samples stored as pixels, the IDX format, MNIST and Fashion-MNIST, CSV files,
-//! synthetic sets and normalisation.
+//! Data: datasets, samples stored as pixels, the IDX format, MNIST and
+//! Fashion-MNIST, CSV files, synthetic sets and normalisation.
 //!
 //! The IDX parser works on bytes in memory and needs neither `std` nor
 //! `alloc`; datasets, synthetic sets and normalisation need `alloc`; reading

@@ -3,8 +3,8 @@
 //! Training copies each minibatch's samples, scattered over the data set,
 //! into one block; that copy is bound by memory, not by arithmetic. A data
 //! set kept in the form its source has (MNIST's pixels are bytes) is a
-//! quarter the size of one in `f32` and is copied four times faster, even
-//! with the conversion: see [`Pixels`].
+//! quarter the size of one in `f32`, and its rows are copied and converted
+//! faster than `f32` rows are copied: see [`Pixels`].
 
 use nalgebra::SVector;
 

@@ -568,12 +568,9 @@ unsafe fn store_tile(
     let quarters = places.len().min(4);
     // SAFETY (every use): rows `r..r+4` of column `col` of `c`, given.
     let at = |q: usize| c.ptr.wrapping_add(places[q].0 + places[q].1 * c.cs);
-    // The quarters given, gathered into one vector (zeros elsewhere).
-    let gather = |load: &dyn Fn(usize) -> __m128| {
-        let mut v = [_mm_setzero_ps(); 4];
-        for (q, v) in v.iter_mut().enumerate().take(quarters) {
-            *v = load(q);
-        }
+    // Four 128-bit quarters in one vector: those of the places given, zeros
+    // for the others.
+    let join = |v: [__m128; 4]| {
         let w = _mm512_castps128_ps512(v[0]);
         let w = _mm512_insertf32x4::<1>(w, v[1]);
         let w = _mm512_insertf32x4::<2>(w, v[2]);
@@ -582,12 +579,21 @@ unsafe fn store_tile(
     let v = match store {
         Store::Beta(0.0) => s,
         Store::Beta(beta) => {
-            let old = gather(&|q| unsafe { _mm_loadu_ps(at(q)) });
+            let old = join(core::array::from_fn(|q| {
+                if q < quarters { unsafe { _mm_loadu_ps(at(q)) } } else { _mm_setzero_ps() }
+            }));
             _mm512_add_ps(s, _mm512_mul_ps(_mm512_set1_ps(beta), old))
         }
         // SAFETY: `bias` has scalars for every row stored.
         Store::Bias(bias) => {
-            _mm512_add_ps(s, gather(&|q| unsafe { _mm_loadu_ps(bias.as_ptr().add(places[q].0)) }))
+            let rows = join(core::array::from_fn(|q| {
+                if q < quarters {
+                    unsafe { _mm_loadu_ps(bias.as_ptr().add(places[q].0)) }
+                } else {
+                    _mm_setzero_ps()
+                }
+            }));
+            _mm512_add_ps(s, rows)
         }
     };
     let parts = [
