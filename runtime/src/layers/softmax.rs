@@ -14,9 +14,11 @@ use crate::{Float, Layer, Mode, Saved};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Softmax;
 
-/// Softmax of one sample, `x` to `y` (same length).
+/// Softmax of one sample, `x` to `y` (same length). Returns `max x` and
+/// `Σⱼ e^(xⱼ − max x)`, from which the log-sum-exp follows with no second
+/// pass of exponentials.
 #[inline]
-pub(crate) fn softmax_into<T: Float>(x: &[T], y: &mut [T]) {
+pub(crate) fn softmax_into<T: Float>(x: &[T], y: &mut [T]) -> (T, T) {
     let max = x.iter().copied().reduce(|m, v| m.max(v)).unwrap_or(T::zero());
     let mut sum = T::zero();
     for (y, &x) in y.iter_mut().zip(x) {
@@ -27,6 +29,7 @@ pub(crate) fn softmax_into<T: Float>(x: &[T], y: &mut [T]) {
     for y in y.iter_mut() {
         *y *= inv;
     }
+    (max, sum)
 }
 
 impl<T: Float, const N: usize> Layer<T, N, N> for Softmax {

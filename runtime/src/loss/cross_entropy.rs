@@ -49,14 +49,17 @@ impl<T: Float, const N: usize> Loss<SVector<T, N>> for CrossEntropy {
         let mut sum = T::zero();
         for ((x, &c), dx) in y.chunks_exact(N).zip(targets).zip(dy.chunks_exact_mut(N)) {
             let c = class::<N>(c);
-            sum += nll(x, c);
-            softmax_into(x, dx);
+            // The softmax's exponentials give the loss too: the same sum, in
+            // the same order, as `nll` computes.
+            let (max, exps) = softmax_into(x, dx);
+            sum += (max - x[c]) + exps.ln();
             dx[c] -= T::one();
             for d in dx.iter_mut() {
                 *d *= inv_n;
             }
         }
-        sum * inv_n
+        // Divided as `loss` divides, so that both give the same bits.
+        sum / T::of_usize(targets.len().max(1))
     }
 
     fn check_target(&self, &class: &usize) -> Result<(), TargetError> {
@@ -94,6 +97,8 @@ pub(crate) fn argmax<T: Float>(y: &[T]) -> usize {
 #[cfg(all(test, feature = "alloc"))]
 mod tests {
     use alloc::string::ToString;
+    use alloc::vec;
+    use alloc::vec::Vec;
 
     use super::*;
     use crate::gradcheck::check_loss;
@@ -176,6 +181,24 @@ mod tests {
         assert_close(v, 0.31326168751822286, 1e-6);
         let v = Loss::<V3>::loss(&CrossEntropy, &[-1e4, -1e4, -1e4], &[2]);
         assert_close(v, 1.0986122886681098, 1e-10);
+    }
+
+    #[test]
+    fn loss_grad_gives_the_bits_of_loss() {
+        // `loss_grad` takes its loss from the softmax's exponentials: it must
+        // be the value `loss` computes on its own, bit for bit.
+        let y = values(10 * 37, 52, -20.0, 20.0);
+        let targets: Vec<usize> = (0..37).map(|i| (i * 7) % 10).collect();
+        let mut dy = vec![0.0; y.len()];
+        let with_grad = Loss::<SVector<f64, 10>>::loss_grad(&CrossEntropy, &y, &targets, &mut dy);
+        let alone = Loss::<SVector<f64, 10>>::loss(&CrossEntropy, &y, &targets);
+        assert_eq!(with_grad.to_bits(), alone.to_bits());
+        let y32: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+        let mut dy32 = vec![0.0f32; y.len()];
+        let with_grad =
+            Loss::<SVector<f32, 10>>::loss_grad(&CrossEntropy, &y32, &targets, &mut dy32);
+        let alone = Loss::<SVector<f32, 10>>::loss(&CrossEntropy, &y32, &targets);
+        assert_eq!(with_grad.to_bits(), alone.to_bits());
     }
 
     #[test]
