@@ -6,8 +6,9 @@
 //! transposes are all read in place.
 //!
 //! - `f32` on x86-64 with AVX-512F and VL (detected at run time): our own kernels for
-//!   the layouts of a training step (`x86.rs`), which neither pack nor
-//!   allocate, split over the cores when the product is large enough.
+//!   the layouts of a training step (`x86.rs`), which do not allocate (the
+//!   outer-product kernel copies panels of `B` into a buffer on the stack),
+//!   split over the cores when the product is large enough.
 //! - otherwise, with `alloc`: [`matrixmultiply`], whose packed kernels pick
 //!   AVX2, FMA or AVX-512 at run time;
 //! - without `alloc`: a plain loop doing the same arithmetic.
@@ -860,6 +861,53 @@ mod split_tests {
                         q.to_bits(),
                         "{layout:?} at {i}: {p} whole, {q} shared"
                     );
+                }
+            }
+        }
+    }
+
+    /// The outer-product kernel over more rows of `B` than one panel holds
+    /// (three blocks, the last partial), with `B` read by columns, by rows
+    /// and with neither stride 1: the definition's values, `C` not read
+    /// when `β = 0` (it holds NaN), and `β` applied once.
+    #[test]
+    fn outer_products_over_several_panels() {
+        if !x86::available() {
+            return;
+        }
+        let (m, k, n) = (45, 2 * 256 + 37, 14);
+        let a = values(m * k, 11);
+        // Room for a `B` with strides 2 and 2k.
+        let b = values(2 * k * n, 12);
+        let views = [
+            Mat::col_major(&b[..k * n], k, n),
+            Mat::row_major(&b[..k * n], k, n),
+            Mat { data: &b, rows: k, cols: n, rs: 2, cs: 2 * k },
+        ];
+        for y in views {
+            let x = Mat::col_major(&a, m, k);
+            let at = |i: usize, j: usize| -> f64 {
+                (0..k)
+                    .map(|p| f64::from(a[i + p * m]) * f64::from(y.data[p * y.rs + j * y.cs]))
+                    .sum()
+            };
+            for (alpha, beta, start) in [(1.0f32, 0.0f32, f32::NAN), (0.5, 2.0, 1.0)] {
+                let mut c = alloc::vec![start; m * n];
+                let layout = x86::layout(&x, &y, 1, m).unwrap();
+                assert_eq!(layout, x86::Layout::Outer);
+                x86::run(layout, alpha, x, y, beta, MatMut::col_major(&mut c, m, n).into());
+                for i in 0..m {
+                    for j in 0..n {
+                        let want = f64::from(alpha) * at(i, j)
+                            + if beta == 0.0 { 0.0 } else { f64::from(beta * start) };
+                        let got = f64::from(c[i + j * m]);
+                        assert!(
+                            (got - want).abs() < 1e-4,
+                            "strides ({}, {}), β = {beta}, ({i}, {j}): {got} vs {want}",
+                            y.rs,
+                            y.cs
+                        );
+                    }
                 }
             }
         }

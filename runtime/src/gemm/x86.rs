@@ -1,11 +1,12 @@
 //! AVX-512 kernels for the two layouts every product of a training step
-//! takes, without packing and without allocating:
+//! takes, without allocating:
 //!
 //! - **outer**: `C = α A B + β C` with the columns of `A` and of `C`
 //!   contiguous (`B` read one scalar at a time): the weight gradients, the
 //!   input gradients and convolutions. A tile of 32 rows × `NR` columns of
 //!   `C` lives in 2·`NR` registers; each step loads two vectors of a column of
-//!   `A` and multiplies them by `NR` broadcast scalars of `B`.
+//!   `A` and multiplies them by `NR` broadcast scalars of `B`, read from a
+//!   panel of `B` copied into a buffer on the stack.
 //! - **dot**: `C = α A B + β C` with the rows of `A` and the columns of `B`
 //!   contiguous (`C` written one scalar at a time): the forward pass of a
 //!   dense layer, whose row-major weights meet column-major samples. A tile
@@ -197,66 +198,118 @@ enum Store<'a> {
     Bias(&'a [f32]),
 }
 
+/// Rows of `B` per packed panel of [`outer`]: a batch of up to this many
+/// samples is one panel (12 KB, which stays in L1 while the tiles pass it).
+const KB: usize = 256;
+
 /// `C = α A B + β C` with `a.rs == 1` and `c.rs == 1`.
+///
+/// `B` is read by panels of [`NR`] columns × [`KB`] rows, first copied into a
+/// contiguous buffer: read in place, each step of a tile touches `NR`
+/// scalars of a row of `B` that may lie a whole column apart (the input
+/// gradient's `∂L/∂Y`), or rows a multiple of 512 bytes apart that share a
+/// few sets of L1 (a weight gradient's `∂L/∂Y` over 128 outputs), so that the
+/// panel kept falling out of L1 as the tiles went down `A`. A product over
+/// more than `KB` rows of `B` goes through them in blocks of `KB`, each
+/// adding its sums into `C` (so that the block's columns of `A` stay in L2
+/// while every panel passes them); the blocks are fixed by `KB`, not by how
+/// the product is split between cores.
 #[target_feature(enable = "avx512f,avx512vl")]
 unsafe fn outer(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: Out<'_>) {
-    let (m, n) = (c.rows, c.cols);
-    let mut j = 0;
-    while j < n {
-        let nr = NR.min(n - j);
-        let mut i = 0;
-        while i < m {
-            let mr = MR.min(m - i);
-            // SAFETY: the tile's rows `i..i+mr` and columns `j..j+nr` are in range.
-            unsafe {
-                match nr {
-                    12 => outer_tile::<12>(alpha, &a, &b, beta, &c, i, j, mr),
-                    11 => outer_tile::<11>(alpha, &a, &b, beta, &c, i, j, mr),
-                    10 => outer_tile::<10>(alpha, &a, &b, beta, &c, i, j, mr),
-                    9 => outer_tile::<9>(alpha, &a, &b, beta, &c, i, j, mr),
-                    8 => outer_tile::<8>(alpha, &a, &b, beta, &c, i, j, mr),
-                    7 => outer_tile::<7>(alpha, &a, &b, beta, &c, i, j, mr),
-                    6 => outer_tile::<6>(alpha, &a, &b, beta, &c, i, j, mr),
-                    5 => outer_tile::<5>(alpha, &a, &b, beta, &c, i, j, mr),
-                    4 => outer_tile::<4>(alpha, &a, &b, beta, &c, i, j, mr),
-                    3 => outer_tile::<3>(alpha, &a, &b, beta, &c, i, j, mr),
-                    2 => outer_tile::<2>(alpha, &a, &b, beta, &c, i, j, mr),
-                    _ => outer_tile::<1>(alpha, &a, &b, beta, &c, i, j, mr),
+    let (m, n, k) = (c.rows, c.cols, a.cols);
+    let mut panel = [0.0f32; KB * NR];
+    let mut p0 = 0;
+    // At least one pass, so that a product with `k = 0` still scales `C` by `β`.
+    loop {
+        let kb = KB.min(k - p0);
+        // The first panels scale `C` by `β`; the next ones add to it.
+        let beta = if p0 == 0 { beta } else { 1.0 };
+        let a = Mat { data: &a.data[(p0 * a.cs).min(a.data.len())..], cols: kb, ..a };
+        let mut j = 0;
+        while j < n {
+            let nr = NR.min(n - j);
+            pack(&b, p0, kb, j, nr, &mut panel);
+            let mut i = 0;
+            while i < m {
+                let mr = MR.min(m - i);
+                let t = (alpha, &a, &panel, beta, &c, i, j, mr);
+                // SAFETY: the tile's rows `i..i+mr` and columns `j..j+nr` are
+                // in range, and the panel holds `kb` rows of `nr` scalars.
+                unsafe {
+                    match nr {
+                        12 => outer_tile::<12>(t),
+                        11 => outer_tile::<11>(t),
+                        10 => outer_tile::<10>(t),
+                        9 => outer_tile::<9>(t),
+                        8 => outer_tile::<8>(t),
+                        7 => outer_tile::<7>(t),
+                        6 => outer_tile::<6>(t),
+                        5 => outer_tile::<5>(t),
+                        4 => outer_tile::<4>(t),
+                        3 => outer_tile::<3>(t),
+                        2 => outer_tile::<2>(t),
+                        _ => outer_tile::<1>(t),
+                    }
                 }
+                i += MR;
             }
-            i += MR;
+            j += NR;
         }
-        j += NR;
+        p0 += kb;
+        if p0 >= k {
+            break;
+        }
     }
 }
 
-/// One tile of [`outer`]: rows `i..i+mr` (`mr ≤ 32`), columns `j..j+NC`.
+/// Copies rows `p0..p0+kb` and columns `j..j+nr` of `b` into `panel`, row
+/// `p` at `panel[p·NR..p·NR+nr]`.
+#[inline(always)]
+fn pack(b: &Mat<'_, f32>, p0: usize, kb: usize, j: usize, nr: usize, panel: &mut [f32; KB * NR]) {
+    if b.cs == 1 {
+        // Each row's `nr` scalars are contiguous.
+        for (p, row) in panel.chunks_exact_mut(NR).take(kb).enumerate() {
+            let at = (p0 + p) * b.rs + j;
+            row[..nr].copy_from_slice(&b.data[at..at + nr]);
+        }
+    } else if b.rs == 1 {
+        // Each column's `kb` scalars are contiguous: read them in order.
+        for jj in 0..nr {
+            let at = p0 + (j + jj) * b.cs;
+            for (row, &v) in panel.chunks_exact_mut(NR).zip(&b.data[at..at + kb]) {
+                row[jj] = v;
+            }
+        }
+    } else {
+        for (p, row) in panel.chunks_exact_mut(NR).take(kb).enumerate() {
+            for (jj, v) in row[..nr].iter_mut().enumerate() {
+                *v = b.data[(p0 + p) * b.rs + (j + jj) * b.cs];
+            }
+        }
+    }
+}
+
+/// What a tile of [`outer`] needs: `α`, `A` from the panel's first row,
+/// the panel, `β`, `C`, and the tile's first row, first column and height.
+type OuterTile<'t, 'a> =
+    (f32, &'t Mat<'a, f32>, &'t [f32; KB * NR], f32, &'t Out<'a>, usize, usize, usize);
+
+/// One tile of [`outer`]: rows `i..i+mr` (`mr ≤ 32`), columns `j..j+NC`, over
+/// the `a.cols` rows of the panel.
 #[target_feature(enable = "avx512f,avx512vl")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn outer_tile<const NC: usize>(
-    alpha: f32,
-    a: &Mat<'_, f32>,
-    b: &Mat<'_, f32>,
-    beta: f32,
-    c: &Out<'_>,
-    i: usize,
-    j: usize,
-    mr: usize,
-) {
+unsafe fn outer_tile<const NC: usize>((alpha, a, panel, beta, c, i, j, mr): OuterTile<'_, '_>) {
     let (m0, m1) = (mask(mr), mask(mr.saturating_sub(16)));
     let mut acc0 = [_mm512_setzero_ps(); NC];
     let mut acc1 = [_mm512_setzero_ps(); NC];
     let ap = a.data.as_ptr();
-    let bp = b.data.as_ptr();
-    for p in 0..a.cols {
+    for (p, row) in panel.chunks_exact(NR).take(a.cols).enumerate() {
         // SAFETY: column `p` of `a`, rows `i..i+mr`, masked to the rows that exist.
         let (x0, x1) = unsafe {
             let col = ap.add(i + p * a.cs);
             (_mm512_maskz_loadu_ps(m0, col), _mm512_maskz_loadu_ps(m1, col.add(16)))
         };
-        for (jj, (r0, r1)) in acc0.iter_mut().zip(&mut acc1).enumerate() {
-            // SAFETY: element `(p, j + jj)` of `b` is in range.
-            let s = _mm512_set1_ps(unsafe { *bp.add(p * b.rs + (j + jj) * b.cs) });
+        for ((r0, r1), &v) in acc0.iter_mut().zip(&mut acc1).zip(&row[..NC]) {
+            let s = _mm512_set1_ps(v);
             *r0 = _mm512_fmadd_ps(x0, s, *r0);
             *r1 = _mm512_fmadd_ps(x1, s, *r1);
         }
