@@ -22,6 +22,7 @@
 use core::arch::x86_64::*;
 
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 
 use super::{Mat, MatMut};
 
@@ -217,7 +218,9 @@ const KB: usize = 256;
 #[target_feature(enable = "avx512f,avx512vl")]
 unsafe fn outer(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: Out<'_>) {
     let (m, n, k) = (c.rows, c.cols, a.cols);
-    let mut panel = [0.0f32; KB * NR];
+    // Not initialised: `pack` writes every scalar a tile then reads (zeroing
+    // 12 KB cost more than a convolution's small per-sample products).
+    let mut panel = [const { MaybeUninit::<f32>::uninit() }; KB * NR];
     let mut p0 = 0;
     // At least one pass, so that a product with `k = 0` still scales `C` by `β`.
     loop {
@@ -234,7 +237,8 @@ unsafe fn outer(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: Out<
                 let mr = MR.min(m - i);
                 let t = (alpha, &a, &panel, beta, &c, i, j, mr);
                 // SAFETY: the tile's rows `i..i+mr` and columns `j..j+nr` are
-                // in range, and the panel holds `kb` rows of `nr` scalars.
+                // in range, and `pack` wrote the panel's `kb` rows of `nr`
+                // scalars, which the tile (`a.cols = kb`, `NC = nr`) reads.
                 unsafe {
                     match nr {
                         12 => outer_tile::<12>(t),
@@ -265,25 +269,27 @@ unsafe fn outer(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: Out<
 /// Copies rows `p0..p0+kb` and columns `j..j+nr` of `b` into `panel`, row
 /// `p` at `panel[p·NR..p·NR+nr]`.
 #[inline(always)]
-fn pack(b: &Mat<'_, f32>, p0: usize, kb: usize, j: usize, nr: usize, panel: &mut [f32; KB * NR]) {
+fn pack(b: &Mat<'_, f32>, p0: usize, kb: usize, j: usize, nr: usize, panel: &mut Panel) {
     if b.cs == 1 {
         // Each row's `nr` scalars are contiguous.
         for (p, row) in panel.chunks_exact_mut(NR).take(kb).enumerate() {
             let at = (p0 + p) * b.rs + j;
-            row[..nr].copy_from_slice(&b.data[at..at + nr]);
+            for (v, &x) in row[..nr].iter_mut().zip(&b.data[at..at + nr]) {
+                v.write(x);
+            }
         }
     } else if b.rs == 1 {
         // Each column's `kb` scalars are contiguous: read them in order.
         for jj in 0..nr {
             let at = p0 + (j + jj) * b.cs;
             for (row, &v) in panel.chunks_exact_mut(NR).zip(&b.data[at..at + kb]) {
-                row[jj] = v;
+                row[jj].write(v);
             }
         }
     } else {
         for (p, row) in panel.chunks_exact_mut(NR).take(kb).enumerate() {
             for (jj, v) in row[..nr].iter_mut().enumerate() {
-                *v = b.data[(p0 + p) * b.rs + (j + jj) * b.cs];
+                v.write(b.data[(p0 + p) * b.rs + (j + jj) * b.cs]);
             }
         }
     }
@@ -291,11 +297,15 @@ fn pack(b: &Mat<'_, f32>, p0: usize, kb: usize, j: usize, nr: usize, panel: &mut
 
 /// What a tile of [`outer`] needs: `α`, `A` from the panel's first row,
 /// the panel, `β`, `C`, and the tile's first row, first column and height.
-type OuterTile<'t, 'a> =
-    (f32, &'t Mat<'a, f32>, &'t [f32; KB * NR], f32, &'t Out<'a>, usize, usize, usize);
+type OuterTile<'t, 'a> = (f32, &'t Mat<'a, f32>, &'t Panel, f32, &'t Out<'a>, usize, usize, usize);
+
+/// A panel of [`outer`]: `KB` rows of `NR` scalars, of which `pack` writes
+/// the ones the tiles read.
+type Panel = [MaybeUninit<f32>; KB * NR];
 
 /// One tile of [`outer`]: rows `i..i+mr` (`mr ≤ 32`), columns `j..j+NC`, over
-/// the `a.cols` rows of the panel.
+/// the `a.cols` rows of the panel, whose first `NC` scalars of each of those
+/// rows must have been written.
 #[target_feature(enable = "avx512f,avx512vl")]
 unsafe fn outer_tile<const NC: usize>((alpha, a, panel, beta, c, i, j, mr): OuterTile<'_, '_>) {
     let (m0, m1) = (mask(mr), mask(mr.saturating_sub(16)));
@@ -308,8 +318,9 @@ unsafe fn outer_tile<const NC: usize>((alpha, a, panel, beta, c, i, j, mr): Oute
             let col = ap.add(i + p * a.cs);
             (_mm512_maskz_loadu_ps(m0, col), _mm512_maskz_loadu_ps(m1, col.add(16)))
         };
-        for ((r0, r1), &v) in acc0.iter_mut().zip(&mut acc1).zip(&row[..NC]) {
-            let s = _mm512_set1_ps(v);
+        for ((r0, r1), v) in acc0.iter_mut().zip(&mut acc1).zip(&row[..NC]) {
+            // SAFETY: written by `pack` (this function's precondition).
+            let s = _mm512_set1_ps(unsafe { v.assume_init() });
             *r0 = _mm512_fmadd_ps(x0, s, *r0);
             *r1 = _mm512_fmadd_ps(x1, s, *r1);
         }
