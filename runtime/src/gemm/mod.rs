@@ -913,6 +913,24 @@ mod split_tests {
         }
     }
 
+    /// The outer-product kernel over no rows of `B` still scales `C` by `β`:
+    /// zeros where `β = 0` (over NaN), `β C` otherwise.
+    #[test]
+    fn outer_products_over_nothing_scale_c() {
+        if !x86::available() {
+            return;
+        }
+        let (m, n) = (40, 13);
+        let (a, b) = (Vec::<f32>::new(), Vec::<f32>::new());
+        for (beta, start, want) in [(0.0f32, f32::NAN, 0.0f32), (2.0, 1.5, 3.0)] {
+            let mut c = alloc::vec![start; m * n];
+            let (x, y) = (Mat::col_major(&a, m, 0), Mat::col_major(&b, 0, n));
+            assert_eq!(x86::layout(&x, &y, 1, m), Some(x86::Layout::Outer));
+            x86::run(x86::Layout::Outer, 1.0, x, y, beta, MatMut::col_major(&mut c, m, n).into());
+            assert!(c.iter().all(|&v| v == want), "β = {beta}: {c:?}");
+        }
+    }
+
     /// One sample through a dense layer is split by rows; same bits.
     #[test]
     fn split_matrix_vector_products_equal_whole_ones() {
