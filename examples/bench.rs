@@ -6,6 +6,7 @@
 //! MNIST_DIR=../shared/data/mnist cargo run --release --example bench -- train --arch 784-128-10 --opt sgd --lr 0.1 --bs 32 --epochs 5
 //! MNIST_DIR=../shared/data/mnist cargo run --release --example bench -- train --arch 784-256-128-10 --opt adam --lr 1e-3 --bs 64 --epochs 5
 //! cargo run --release --example bench -- infer
+//! cargo run --release --example bench -- sporadic
 //! cargo run --release --example bench -- kernels
 //! ```
 //!
@@ -19,7 +20,9 @@
 //! on the same sample (the median of 20,000 after a warm-up) and batches of 1,000. Each mode
 //! ends with a `RESULT_JSON` line like the PyTorch scripts'. `kernels` times the
 //! products of a training step alone (`PERCEPTRA_THREADS=1` for one core), to
-//! compare with the core's peak (`scripts/fma_peak.c`).
+//! compare with the core's peak (`scripts/fma_peak.c`). `sporadic` times
+//! one-sample calls with a pause before each, as a program that infers now
+//! and then sees them.
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -230,6 +233,36 @@ fn infer() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// One sample at a time with a pause before each call, as a program that
+/// infers now and then (a control loop, a request handler) does: the
+/// caches and the other core have gone cold. Medians and 90th percentiles
+/// of 2,000 calls for each pause asked of `thread::sleep` (which sleeps
+/// about 50 µs longer on Linux).
+fn sporadic() {
+    let net = Small::new(&mut ChaCha8Rng::seed_from_u64(0));
+    let x = SVector::<f32, 784>::from_fn(|j, _| (j % 255) as f32 / 255.0);
+    let mut sink = 0.0f32;
+    for _ in 0..2000 {
+        sink += net.forward(&x)[0];
+    }
+    for pause_us in [0u64, 20, 100, 1000] {
+        let mut times = Vec::with_capacity(2000);
+        for _ in 0..2000 {
+            std::thread::sleep(std::time::Duration::from_micros(pause_us));
+            let start = Instant::now();
+            sink += std::hint::black_box(net.forward(std::hint::black_box(&x)))[0];
+            times.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "pause {pause_us:>4} us: median {:.2} us, 90th percentile {:.2} us",
+            times[times.len() / 2],
+            times[times.len() * 9 / 10]
+        );
+    }
+    assert!(sink.is_finite());
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -239,10 +272,14 @@ fn main() -> Result<(), Box<dyn Error>> {
             other => Err(format!("unknown --arch `{other}`; expected 784-128-10 or 784-256-128-10").into()),
         },
         Some("infer") => infer(),
+        Some("sporadic") => {
+            sporadic();
+            Ok(())
+        }
         Some("kernels") => {
             kernels();
             Ok(())
         }
-        _ => Err("usage: bench train [--arch A] [--opt sgd|adam] [--lr X] [--bs N] [--epochs N] [--data pixels|f32] | bench infer | bench kernels".into()),
+        _ => Err("usage: bench train [--arch A] [--opt sgd|adam] [--lr X] [--bs N] [--epochs N] [--data pixels|f32] | bench infer | bench sporadic | bench kernels".into()),
     }
 }

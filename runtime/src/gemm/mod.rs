@@ -368,7 +368,7 @@ pub(crate) fn for_each_piece<P: Pieces>(least: usize, whole: P, f: &(dyn Fn(P) +
                 (rest, done) = (back, done + size);
             }
             pieces[parts - 1] = Some((done, rest));
-            pool::run_each(pieces, parts, &|(start, piece)| {
+            pool::run_each(pieces, parts, true, &|(start, piece)| {
                 let (mut rest, mut at) = (piece, start);
                 while rest.items() > 0 {
                     let size = ((at / BLOCK + 1) * BLOCK - at).min(rest.items());
@@ -442,6 +442,14 @@ const SPLIT: usize = 1 << 18;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 const SPLIT_VECTOR: usize = 1 << 15;
 
+/// Products of fewer multiply-adds than this (about 25–50 µs on one core)
+/// leave a sleeping helper asleep and run alone: waking it costs the caller
+/// a system call, up to 10 µs (see `pool::run`). One sample through a
+/// 784 × 128 layer (10⁵) runs alone after a pause; a training step's
+/// products, and batches of inference, wake the helper.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+const WAKE: usize = 1 << 22;
+
 /// A dense layer's forward product over fewer samples than this is cut by
 /// rows (each core computes the outputs of its own rows of weights, which
 /// then stay in its cache from step to step, through the weight gradient
@@ -478,7 +486,7 @@ fn split(f: &Product<'_>, a: Mat<'_, f32>, b: Mat<'_, f32>, c: x86::Out<'_>) {
             "gemm: a piece of a shared product reaches past its slice"
         );
     }
-    pool::run_each(pieces, count, &|(a, b, c, row)| f(a, b, c, row));
+    pool::run_each(pieces, count, work >= WAKE, &|(a, b, c, row)| f(a, b, c, row));
 }
 
 /// Cuts the product into `parts` pieces of nearly equal size: by rows of

@@ -12,7 +12,10 @@
 //! A hand-off is a few atomic stores and loads on the mailbox, so that it
 //! costs a few cache-line transfers (a sub-microsecond matrix-vector product
 //! is worth sharing); a mutex and condition variables are used only by a
-//! side that has spun for [`SPIN`] without news and goes to sleep.
+//! side that has spun for [`SPIN`] without news and goes to sleep. Waking a
+//! sleeping helper is a system call on the caller, so a short product (one
+//! sample's, called now and then) leaves it asleep and runs alone, unless
+//! products are coming back to back.
 
 #![allow(unsafe_code)]
 
@@ -22,7 +25,7 @@ use core::mem::ManuallyDrop;
 use std::boxed::Box;
 use std::format;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::vec::Vec;
 
@@ -72,6 +75,21 @@ struct Helper {
 // helper only after acquiring `POSTED` and before releasing `DONE` (see
 // `post` and `run`).
 unsafe impl Sync for Helper {}
+
+/// The time-stamp counter when the last call of [`run`] ended.
+static LAST_END: AtomicU64 = AtomicU64::new(0);
+
+/// Ticks of the time-stamp counter within which a product counts as coming
+/// right after the previous one: 40 µs at 2.6 GHz (the counter runs at
+/// the nominal clock, 1–4 GHz on x86-64 of the last decade, so 25–100 µs).
+/// Read in a few nanoseconds where `Instant::now` took tens, it only
+/// decides whether to wake a helper: a wrong guess costs time, not results.
+const RECENT: u64 = 100_000;
+
+fn ticks() -> u64 {
+    // SAFETY: RDTSC exists on every x86-64 CPU.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
 
 /// How long a thread spins on a mailbox before it sleeps: products come
 /// back to back in a training step, and waking a sleeping thread costs more
@@ -239,12 +257,23 @@ struct Claimed {
 }
 
 impl Claimed {
-    /// Claims up to `want` idle helpers.
-    fn new(want: usize) -> Self {
+    /// Claims up to `want` idle helpers; with `wake` false, only helpers
+    /// that are awake (spinning for work), unless the last shared product
+    /// ended [`RECENT`]ly: products then come back to back, and one wake-up
+    /// serves them all.
+    fn new(want: usize, wake: bool) -> Self {
+        let mut wake = Some(wake).filter(|&w| w);
         let mut claimed = Claimed { helpers: [None; MAX_PARTS - 1], count: 0, posted: 0 };
         for helper in helpers() {
             if claimed.count == want.min(MAX_PARTS - 1) {
                 break;
+            }
+            if helper.helper_asleep.load(Ordering::Relaxed)
+                && !*wake.get_or_insert_with(|| {
+                    ticks().wrapping_sub(LAST_END.load(Ordering::Relaxed)) < RECENT
+                })
+            {
+                continue;
             }
             if helper
                 .claimed
@@ -286,8 +315,13 @@ impl Drop for Claimed {
 /// (`parts ≤` [`MAX_PARTS`]), and returns when all have returned. `f(0)` runs
 /// on this thread; so do pieces no idle helper takes, in order, and pieces
 /// whose helper has not started them when this thread is done with its own.
-pub(super) fn run(parts: usize, f: &(dyn Fn(usize) + Sync)) {
-    let mut claimed = Claimed::new(parts.saturating_sub(1));
+///
+/// With `wake` false, helpers asleep are left asleep and their pieces run
+/// here: waking one is a system call on this thread, which took 0.8–1.5 µs
+/// on the Xeon measured, and 10 µs when the helper had gone to sleep a few
+/// tens of µs earlier; a product shorter than that runs faster alone.
+pub(super) fn run(parts: usize, wake: bool, f: &(dyn Fn(usize) + Sync)) {
+    let mut claimed = Claimed::new(parts.saturating_sub(1), wake);
     // Only the lifetime is erased: `claimed` waits for every posted piece
     // (or takes it back) before this function returns or unwinds, so `f`,
     // and this reference to it, outlive the pieces.
@@ -308,7 +342,9 @@ pub(super) fn run(parts: usize, f: &(dyn Fn(usize) + Sync)) {
             f(k + 1);
         }
     }
-    if claimed.wait() {
+    let panicked = claimed.wait();
+    LAST_END.store(ticks(), Ordering::Relaxed);
+    if panicked {
         drop(claimed);
         resume_unwind(Box::new("a piece of a matrix product panicked on a helper thread"));
     }
@@ -324,6 +360,7 @@ pub(super) fn run(parts: usize, f: &(dyn Fn(usize) + Sync)) {
 pub(super) fn run_each<P: Send>(
     pieces: [Option<P>; MAX_PARTS],
     count: usize,
+    wake: bool,
     f: &(dyn Fn(P) + Sync),
 ) {
     /// The pieces, each moved out by the one call that runs its index.
@@ -332,7 +369,7 @@ pub(super) fn run_each<P: Send>(
     // `run` makes exactly once; `P: Send` lets that call be on another thread.
     unsafe impl<P: Send> Sync for Slots<P> {}
     let slots = &Slots(pieces.map(|p| UnsafeCell::new(ManuallyDrop::new(p))));
-    run(count, &|i| {
+    run(count, wake, &|i| {
         // SAFETY: as above: no other call touches slot `i`, and none reads
         // it again, so moving the piece out leaves nothing to drop twice
         // (`ManuallyDrop`; a piece never run, after a panic, is leaked).
@@ -350,17 +387,25 @@ mod tests {
 
     #[test]
     fn every_piece_runs_once() {
-        for parts in 1..=MAX_PARTS {
-            let seen: [AtomicUsize; MAX_PARTS] = Default::default();
-            run(parts, &|i| {
-                seen[i].fetch_add(1, Ordering::Relaxed);
-            });
-            for (i, s) in seen.iter().enumerate() {
-                assert_eq!(
-                    s.load(Ordering::Relaxed),
-                    usize::from(i < parts),
-                    "{parts} parts, piece {i}"
-                );
+        // Asleep or awake, woken or left asleep: every piece once. The pauses
+        // let the helpers fall asleep (after `SPIN`) and the last product
+        // age past `RECENT`, so that `wake = false` finds them asleep.
+        for pause in [0, 200] {
+            for wake in [true, false] {
+                for parts in 1..=MAX_PARTS {
+                    std::thread::sleep(std::time::Duration::from_micros(pause));
+                    let seen: [AtomicUsize; MAX_PARTS] = Default::default();
+                    run(parts, wake, &|i| {
+                        seen[i].fetch_add(1, Ordering::Relaxed);
+                    });
+                    for (i, s) in seen.iter().enumerate() {
+                        assert_eq!(
+                            s.load(Ordering::Relaxed),
+                            usize::from(i < parts),
+                            "{parts} parts, piece {i}, wake {wake}, pause {pause} µs"
+                        );
+                    }
+                }
             }
         }
     }
@@ -372,7 +417,7 @@ mod tests {
                 s.spawn(move || {
                     for _ in 0..200 {
                         let sum = AtomicUsize::new(0);
-                        run(3, &|i| {
+                        run(3, true, &|i| {
                             sum.fetch_add(i + t, Ordering::Relaxed);
                         });
                         assert_eq!(sum.load(Ordering::Relaxed), 3 + 3 * t);
@@ -385,11 +430,11 @@ mod tests {
     #[test]
     fn a_panicking_piece_reaches_the_caller_and_the_pool_survives() {
         for bad in [0, 1] {
-            let result = catch_unwind(|| run(2, &|i| assert_ne!(i, bad, "piece {i} fails")));
+            let result = catch_unwind(|| run(2, true, &|i| assert_ne!(i, bad, "piece {i} fails")));
             assert!(result.is_err());
         }
         let sum = AtomicUsize::new(0);
-        run(2, &|i| {
+        run(2, true, &|i| {
             sum.fetch_add(i + 1, Ordering::Relaxed);
         });
         assert_eq!(sum.load(Ordering::Relaxed), 3);
