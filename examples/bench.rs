@@ -236,8 +236,8 @@ fn infer() -> Result<(), Box<dyn Error>> {
 /// One sample at a time with a pause before each call, as a program that
 /// infers now and then (a control loop, a request handler) does: the
 /// caches and the other core have gone cold. Medians and 90th percentiles
-/// of 2,000 calls for each pause asked of `thread::sleep` (which sleeps
-/// about 50 µs longer on Linux).
+/// of 2,000 calls for each pause asked of `thread::sleep`, which sleeps
+/// longer (on the 2-core VM, 20 µs asked took about 100, 100 about 190).
 fn sporadic() {
     let net = Small::new(&mut ChaCha8Rng::seed_from_u64(0));
     let x = SVector::<f32, 784>::from_fn(|j, _| (j % 255) as f32 / 255.0);
