@@ -380,20 +380,21 @@ unsafe fn dot(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, store: Store<'_>, c:
             let eight = misaligned && m - i >= 8 && j1 - j0 >= 2;
             let mi = if eight { 8 } else { MI.min(m - i) };
             let mut j = j0;
+            let t = |j| (alpha, &a, &b, store, &c, i, j);
             while eight && j < j1 {
                 // SAFETY: rows `i..i+8` of `a` and columns `j..j+2` of `b` exist.
                 unsafe {
                     if j1 - j >= 2 {
-                        dot_tile::<8, 2>(alpha, &a, &b, store, &c, i, j);
+                        dot_tile::<8, 2>(t(j));
                     } else {
-                        dot_tile::<8, 1>(alpha, &a, &b, store, &c, i, j);
+                        dot_tile::<8, 1>(t(j));
                     }
                 }
                 j += 2;
             }
             while mi == 4 && c.rs == 1 && j1 - j >= 6 {
                 // SAFETY: rows `i..i+4` of `a` and columns `j..j+6` of `b` exist.
-                unsafe { dot_tile_4x6(alpha, &a, &b, store, &c, i, j) };
+                unsafe { dot_tile_4x6(t(j)) };
                 j += 6;
             }
             while j < j1 {
@@ -401,10 +402,10 @@ unsafe fn dot(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, store: Store<'_>, c:
                 macro_rules! tile {
                     ($mi:literal) => {
                         match nj {
-                            4 => dot_tile::<$mi, 4>(alpha, &a, &b, store, &c, i, j),
-                            3 => dot_tile::<$mi, 3>(alpha, &a, &b, store, &c, i, j),
-                            2 => dot_tile::<$mi, 2>(alpha, &a, &b, store, &c, i, j),
-                            _ => dot_tile::<$mi, 1>(alpha, &a, &b, store, &c, i, j),
+                            4 => dot_tile::<$mi, 4>(t(j)),
+                            3 => dot_tile::<$mi, 3>(t(j)),
+                            2 => dot_tile::<$mi, 2>(t(j)),
+                            _ => dot_tile::<$mi, 1>(t(j)),
                         }
                     };
                 }
@@ -465,16 +466,15 @@ macro_rules! dot_sums {
     }};
 }
 
+/// What a tile of [`dot`] needs: `α`, `A`, `B`, how to store, `C`, and the
+/// tile's first row and first column.
+type DotTile<'t, 'a> =
+    (f32, &'t Mat<'a, f32>, &'t Mat<'a, f32>, Store<'a>, &'t Out<'a>, usize, usize);
+
 /// One tile of [`dot`]: `MI` rows of `a` against `NC` columns of `b`.
 #[target_feature(enable = "avx512f,avx512vl")]
 unsafe fn dot_tile<const MI: usize, const NC: usize>(
-    alpha: f32,
-    a: &Mat<'_, f32>,
-    b: &Mat<'_, f32>,
-    store: Store<'_>,
-    c: &Out<'_>,
-    i: usize,
-    j: usize,
+    (alpha, a, b, store, c, i, j): DotTile<'_, '_>,
 ) {
     // SAFETY: as the caller promises (the tile's rows and columns exist).
     let acc: [[__m512; NC]; MI] = unsafe { dot_sums!(MI, NC, a, b, i, j) };
@@ -533,15 +533,7 @@ unsafe fn dot_tile<const MI: usize, const NC: usize>(
 /// Rows `i..i+4` of `a`, columns `j..j+6` of `b` and the matching elements
 /// of `c` must exist, `c.rs` be 1, and a bias have scalars for those rows.
 #[target_feature(enable = "avx512f,avx512vl")]
-unsafe fn dot_tile_4x6(
-    alpha: f32,
-    a: &Mat<'_, f32>,
-    b: &Mat<'_, f32>,
-    store: Store<'_>,
-    c: &Out<'_>,
-    i: usize,
-    j: usize,
-) {
+unsafe fn dot_tile_4x6((alpha, a, b, store, c, i, j): DotTile<'_, '_>) {
     // SAFETY: as the caller promises.
     let acc: [[__m512; 6]; 4] = unsafe { dot_sums!(4, 6, a, b, i, j) };
     let [r0, r1, r2, r3] = acc;
