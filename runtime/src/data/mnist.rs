@@ -470,9 +470,7 @@ pub fn load_or_download_with<T: Float>(
     dir: impl AsRef<Path>,
     options: &crate::data::download::DownloadOptions,
 ) -> Result<Mnist<T>, crate::data::download::DownloadError> {
-    let dir = dir.as_ref();
-    crate::data::download::download_missing(dir, Variant::Mnist, options)?;
-    load(dir).map_err(crate::data::download::DownloadError::Load)
+    download_then(dir.as_ref(), options, |dir| load(dir))
 }
 
 /// [`load_or_download`], keeping each image as its bytes (see
@@ -485,10 +483,20 @@ pub fn load_or_download_with<T: Float>(
 pub fn load_or_download_pixels(
     dir: impl AsRef<Path>,
 ) -> Result<MnistPixels, crate::data::download::DownloadError> {
-    let dir = dir.as_ref();
-    let options = crate::data::download::DownloadOptions::default();
-    crate::data::download::download_missing(dir, Variant::Mnist, &options)?;
-    load_pixels(dir).map_err(crate::data::download::DownloadError::Load)
+    download_then(dir.as_ref(), &crate::data::download::DownloadOptions::default(), |dir| {
+        load_pixels(dir)
+    })
+}
+
+/// Downloads the files of MNIST missing from `dir`, then loads it with `load`.
+#[cfg(feature = "download")]
+fn download_then<R>(
+    dir: &Path,
+    options: &crate::data::download::DownloadOptions,
+    load: impl FnOnce(&Path) -> Result<R, MnistError>,
+) -> Result<R, crate::data::download::DownloadError> {
+    crate::data::download::download_missing(dir, Variant::Mnist, options)?;
+    load(dir).map_err(crate::data::download::DownloadError::Load)
 }
 
 /// Loads `variant` from `dir`: the four files, each raw or gzipped.
