@@ -1,6 +1,7 @@
-//! A seed gives the same weights whatever the number of threads that share
-//! the matrix products (`PERCEPTRA_THREADS`, read once per process, so each
-//! count runs in a child process: this test binary, filtered to `child`).
+//! A seed gives the same weights, and a sample the same outputs, whatever
+//! the number of threads that share the matrix products (`PERCEPTRA_THREADS`,
+//! read once per process, so each count runs in a child process: this test
+//! binary, filtered to `child`).
 
 use std::process::Command;
 
@@ -55,7 +56,32 @@ fn child() {
         cnn.backprop(&inputs[..37], &targets[..37], &CrossEntropy, &mut grads);
         adam.step(cnn.params_mut(), grads.as_slice());
     }
-    println!("WEIGHTS {:016x} {:016x}", hash(net.params()), hash(cnn.params()));
+    // One sample at a time: the products are cut between the threads
+    // unevenly (the caller takes more rows), and the outputs do not change.
+    let single: Vec<f32> = inputs.iter().flat_map(|x| net.forward(x).as_slice().to_vec()).collect();
+    if batch_kernel_for_one_sample() {
+        let batch: Vec<f32> =
+            net.forward_batch(&inputs).iter().flat_map(|y| y.as_slice().to_vec()).collect();
+        assert!(
+            single.iter().zip(&batch).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "a sample alone has other bits than in a batch"
+        );
+    }
+    println!(
+        "WEIGHTS {:016x} {:016x} {:016x}",
+        hash(net.params()),
+        hash(cnn.params()),
+        hash(&single)
+    );
+}
+
+/// Whether one sample goes through the batched product's kernel (`f32` on
+/// x86-64 with AVX-512F and VL), where it has the same bits as in a batch.
+fn batch_kernel_for_one_sample() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512vl");
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
 }
 
 fn weights_with(threads: usize) -> String {
