@@ -46,29 +46,31 @@ pub(crate) fn dot<T: Float>(a: &[T], b: &[T]) -> T {
     acc[0]
 }
 
-/// `y ← W·x + y` for a row-major `W` of `y.len()` rows by `x.len()` columns:
-/// one sample through a dense layer.
+/// `y ← W·x + b` for a row-major `W` of `y.len()` rows by `x.len()` columns:
+/// one sample through a dense layer. `y` is only written.
 ///
 /// With `f32` on an x86-64 with AVX-512 (detected at run time) this is the
-/// batched product's kernel on a batch of one, so a sample gives the same
-/// bits alone as in a batch; elsewhere, one [`dot`] per row.
+/// batched forward product ([`gemm_bias`](crate::gemm::gemm_bias)) on a
+/// batch of one, so a sample gives the same bits alone as in a batch; where
+/// that product is shared between cores, a helper neither waits for `b` nor
+/// reads `y` from the caller's cache, it only writes its rows. Elsewhere,
+/// one [`dot`] per row.
 #[inline]
-pub(crate) fn matvec_acc<T: Float>(w: &[T], x: &[T], y: &mut [T]) {
+pub(crate) fn matvec_bias<T: Float>(w: &[T], x: &[T], b: &[T], y: &mut [T]) {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if crate::gemm::fast_f32::<T>() {
-        use crate::gemm::{Mat, MatMut, gemm};
+        use crate::gemm::{Mat, MatMut, gemm_bias};
         let (rows, cols) = (y.len(), x.len());
-        gemm(
-            T::one(),
+        gemm_bias(
             Mat::row_major(w, rows, cols),
             Mat::col_major(x, cols, 1),
-            T::one(),
+            b,
             MatMut::col_major(y, rows, 1),
         );
         return;
     }
-    for (y, row) in y.iter_mut().zip(w.chunks_exact(x.len())) {
-        *y = dot(row, x) + *y;
+    for ((y, row), &b) in y.iter_mut().zip(w.chunks_exact(x.len())).zip(b) {
+        *y = dot(row, x) + b;
     }
 }
 

@@ -2,7 +2,7 @@ use nalgebra::SVector;
 use rand::{Rng, RngExt};
 
 use crate::gemm::{Mat, MatMut, gemm, gemm_bias};
-use crate::kernels::matvec_acc;
+use crate::kernels::matvec_bias;
 use crate::{Float, Layer, Mode, Saved};
 
 /// A fully connected layer: `y = W x + b`, like PyTorch's `nn.Linear`.
@@ -40,8 +40,8 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense {
     fn forward(&self, params: &[T], x: &SVector<T, IN>) -> SVector<T, OUT> {
         // Row `j` of the row-major weight is contiguous: `yⱼ = bⱼ + W[j, :]·x`.
         let (w, b) = params[..IN * OUT + OUT].split_at(IN * OUT);
-        let mut y = SVector::<T, OUT>::from_column_slice(b);
-        matvec_acc(w, x.as_slice(), y.as_mut_slice());
+        let mut y = SVector::<T, OUT>::zeros();
+        matvec_bias(w, x.as_slice(), b, y.as_mut_slice());
         y
     }
 
