@@ -24,7 +24,21 @@ pub struct CrossEntropy;
 fn nll<T: Float>(x: &[T], c: usize) -> T {
     let max = x.iter().copied().reduce(|m, v| m.max(v)).unwrap_or(T::zero());
     let sum = x.iter().fold(T::zero(), |s, &v| s + (v - max).exp());
-    (max - x[c]) + sum.ln()
+    nll_of(x[c], max, sum)
+}
+
+/// `ℓ` from the target's logit, the maximum logit and `Σ e^(xᵢ − max x)`:
+/// shared by [`nll`] and by `loss_grad`, which takes the sum from the
+/// softmax, so that both give the same bits.
+#[inline]
+fn nll_of<T: Float>(target: T, max: T, sum: T) -> T {
+    (max - target) + sum.ln()
+}
+
+/// The mean of a batch's losses, divided the same way by `loss` and `loss_grad`.
+#[inline]
+fn mean<T: Float>(sum: T, n: usize) -> T {
+    sum / T::of_usize(n.max(1))
 }
 
 #[track_caller]
@@ -40,7 +54,7 @@ impl<T: Float, const N: usize> Loss<SVector<T, N>> for CrossEntropy {
         check_batch(y, N, targets.len(), None);
         let sum =
             y.chunks_exact(N).zip(targets).fold(T::zero(), |s, (x, &c)| s + nll(x, class::<N>(c)));
-        sum / T::of_usize(targets.len().max(1))
+        mean(sum, targets.len())
     }
 
     fn loss_grad(&self, y: &[T], targets: &[usize], dy: &mut [T]) -> T {
@@ -52,14 +66,13 @@ impl<T: Float, const N: usize> Loss<SVector<T, N>> for CrossEntropy {
             // The softmax's exponentials give the loss too: the same sum, in
             // the same order, as `nll` computes.
             let (max, exps) = softmax_into(x, dx);
-            sum += (max - x[c]) + exps.ln();
+            sum += nll_of(x[c], max, exps);
             dx[c] -= T::one();
             for d in dx.iter_mut() {
                 *d *= inv_n;
             }
         }
-        // Divided as `loss` divides, so that both give the same bits.
-        sum / T::of_usize(targets.len().max(1))
+        mean(sum, targets.len())
     }
 
     fn check_target(&self, &class: &usize) -> Result<(), TargetError> {
